@@ -1,0 +1,202 @@
+//! Checkpoints: a model's weights and configuration in one safetensors file.
+//!
+//! The weights are the file's tensors (f32, named by layer, e.g. `hidden1.weight`);
+//! the configuration is serde JSON stored in the file's metadata under the key
+//! `flowmatch`, so one file always holds a matching pair.
+//!
+//! Writes are atomic: the file is written under a temporary name in the same
+//! folder, flushed to disk, then renamed over the old one. A crash mid-write
+//! leaves the previous checkpoint intact.
+
+use crate::error::{Error, Result};
+use dfdx::nn::tensor_collection::{
+    RecursiveWalker, ScalarOptions, TensorCollection, TensorOptions, TensorVisitor, ViewTensorName,
+    ViewTensorRef,
+};
+use dfdx::nn::LoadFromSafetensors;
+use dfdx::prelude::{Shape, Tensor};
+use dfdx::tensor_ops::Device;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The version of the checkpoint layout written by this crate.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a checkpoint says about itself (stored as JSON in the safetensors metadata).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    /// [`FORMAT_VERSION`] when written.
+    pub format: u32,
+    /// The model type, e.g. `"Mlp"`.
+    pub model: String,
+    /// The model's const shape parameters, e.g. `{"D": 2, "H": 64, "TF": 1}`.
+    pub shape: HashMap<String, usize>,
+    /// The model's own configuration (JSON).
+    pub model_config: serde_json::Value,
+    /// The training configuration, when the checkpoint was written by a trainer (JSON).
+    pub training: Option<serde_json::Value>,
+    /// How many optimisation steps the weights have seen.
+    pub steps: usize,
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "checkpoint".into());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    path.with_file_name(format!(".{name}.tmp-{}-{nanos}", std::process::id()))
+}
+
+/// Writes `bytes` to `path` atomically: temporary file, fsync, rename.
+pub fn write_bytes_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+    let path = path.as_ref();
+    if path.file_name().is_none() {
+        return Err(Error::io(path, "the path names no file"));
+    }
+    let tmp = temp_path(path);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(path, e))?;
+        f.write_all(bytes).map_err(|e| Error::io(path, e))?;
+        f.sync_all().map_err(|e| Error::io(path, e))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Persist the rename itself; not every platform can open a folder, so ignore failure.
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Collects a module's tensors as (name, shape, f32 values).
+struct Collect(Vec<(String, Vec<usize>, Vec<f32>)>);
+
+impl<D: Device<f32>> TensorVisitor<f32, D> for Collect {
+    type Viewer = (ViewTensorRef, ViewTensorName);
+    type Err = Error;
+    type E2 = f32;
+    type D2 = D;
+
+    fn visit<S: Shape>(
+        &mut self,
+        _: TensorOptions<S, f32, D>,
+        (t, name): (&Tensor<S, f32, D>, String),
+    ) -> Result<Option<Tensor<S, f32, D>>> {
+        use dfdx::prelude::HasShape;
+        let shape: Vec<usize> = t.shape().concrete().into_iter().collect();
+        self.0.push((name, shape, t.as_vec()));
+        Ok(None)
+    }
+
+    fn visit_scalar<N: num_traits::NumCast>(&mut self, opts: ScalarOptions<N>, _: (&N, String)) -> Result<Option<N>> {
+        Ok(Some(opts.default))
+    }
+}
+
+/// The named tensors of a dfdx module, in visiting order.
+pub fn module_tensors<M: TensorCollection<f32, D>, D: Device<f32>>(module: &M) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+    let mut c = Collect(Vec::new());
+    M::iter_tensors(&mut RecursiveWalker { m: (module, String::new()), f: &mut c })?;
+    Ok(c.0)
+}
+
+/// Saves a dfdx module's weights and `meta` to `path` as one safetensors file, atomically.
+pub fn save_module<M: TensorCollection<f32, D>, D: Device<f32>>(
+    module: &M,
+    meta: &CheckpointMeta,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let tensors = module_tensors(module)?;
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(n, s, v)| (n, s, v.iter().flat_map(|x| x.to_le_bytes()).collect()))
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(n, s, b)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                .map(|v| (n.clone(), v))
+                .map_err(|e| Error::Checkpoint { path: path.display().to_string(), reason: format!("{e:?}") })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let json = serde_json::to_string(meta).map_err(|e| Error::Checkpoint { path: path.display().to_string(), reason: e.to_string() })?;
+    let metadata = Some(HashMap::from([("flowmatch".to_string(), json)]));
+    let data = safetensors::tensor::serialize(views, &metadata)
+        .map_err(|e| Error::Checkpoint { path: path.display().to_string(), reason: format!("{e:?}") })?;
+    write_bytes_atomically(path, &data)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::io(path, "no such file; check the path, or save a checkpoint there first")
+        } else {
+            Error::io(path, e)
+        }
+    })
+}
+
+/// Reads the metadata of the checkpoint at `path` without loading its weights.
+pub fn read_meta(path: impl AsRef<Path>) -> Result<CheckpointMeta> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let bad = |reason: String| Error::Checkpoint { path: path.display().to_string(), reason };
+    let (_, md) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| bad(format!("not a readable safetensors file ({e:?}); it may be truncated or corrupt")))?;
+    let json = md
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("flowmatch"))
+        .ok_or_else(|| bad("it has no flowmatch metadata, so it was not written by flowmatch".into()))?;
+    let meta: CheckpointMeta = serde_json::from_str(json).map_err(|e| bad(format!("its flowmatch metadata is not valid ({e})")))?;
+    if meta.format != FORMAT_VERSION {
+        return Err(bad(format!("format version {} is not the supported {FORMAT_VERSION}", meta.format)));
+    }
+    Ok(meta)
+}
+
+/// Loads the weights in `path` into `module`. On any error `module` is left unchanged.
+pub fn load_module<M: TensorCollection<f32, D> + Clone, D: Device<f32>>(module: &mut M, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    read_meta(path)?;
+    let mut fresh = module.clone();
+    fresh.load_safetensors(path).map_err(|e| Error::Checkpoint {
+        path: path.display().to_string(),
+        reason: match e {
+            dfdx::tensor::safetensors::Error::MismatchedDimension((found, expected)) => format!(
+                "a tensor has shape {found:?} but the model expects {expected:?}: the checkpoint was saved from a model of another shape"
+            ),
+            other => format!("{other:?}"),
+        },
+    })?;
+    *module = fresh;
+    Ok(())
+}
+
+/// Errors unless the checkpoint's model type and shape are the ones expected.
+pub fn check_shape(path: &Path, meta: &CheckpointMeta, model: &str, shape: &[(&str, usize)]) -> Result<()> {
+    let want: HashMap<String, usize> = shape.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    if meta.model != model || meta.shape != want {
+        let mut found: Vec<_> = meta.shape.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        found.sort();
+        let mut expected: Vec<_> = want.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        expected.sort();
+        return Err(Error::Checkpoint {
+            path: path.display().to_string(),
+            reason: format!(
+                "it holds a {}<{}> but a {model}<{}> was asked for; build the model with the checkpoint's shape",
+                meta.model,
+                found.join(", "),
+                expected.join(", ")
+            ),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! # flowmatch
+//!
+//! A course crate for learning Flow Matching: train a velocity field by
+//! regression, then sample by solving an ODE.
+//!
+//! The maths core works on plain f64 point sets ([`Points`]) and closures so
+//! that every piece can be checked against a closed form:
+//!
+//! | module | concept |
+//! | --- | --- |
+//! | [`points`] | a set of n points in d dimensions |
+//! | [`field`] | the [`VectorField`] trait that solvers integrate |
+//! | [`data`] | two-dimensional toy distributions behind one [`Dataset`] trait |
+//! | [`scheduler`] | α_t, σ_t and their derivatives (CondOT, polynomial, VP, linear-VP, cosine) |
+//! | [`path`] | the affine Gaussian probability path x_t = α_t x_1 + σ_t x_0 |
+//! | [`solver`] | Euler, Midpoint, Heun, RK4 and adaptive Dopri5 over a [`TimeGrid`] |
+//! | [`metrics`] | W2 by exact optimal transport, MMD, energy distance, straightness |
+//! | [`plot`] | SVG figures that save to a file or show inline in evcxr |
+
+pub mod checkpoint;
+pub mod coupling;
+pub mod data;
+pub mod error;
+pub mod field;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod path;
+pub mod plot;
+pub mod points;
+pub mod scheduler;
+pub mod solver;
+pub mod train;
+
+pub use data::Dataset;
+pub use error::{Error, Result};
+pub use field::{batched, pointwise, VectorField};
+pub use points::Points;
+pub use solver::TimeGrid;
+
+/// Re-exports for notebooks and examples: `use flowmatch::prelude::*;`.
+pub mod prelude {
+    pub use crate::data::{self, Dataset};
+    pub use crate::error::{Error, Result};
+    pub use crate::field::{batched, pointwise, VectorField};
+    pub use crate::points::Points;
+    pub use crate::solver::{self, TimeGrid};
+    pub use crate::{metrics, path, plot, scheduler};
+}

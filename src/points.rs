@@ -1,0 +1,214 @@
+//! [`Points`]: a set of `n` points in `d` dimensions, stored row by row in f64.
+//!
+//! The maths core (datasets, paths, solvers, metrics, plots) passes point sets
+//! around as `Points`. Models convert to and from f32 tensors at their edge.
+
+use crate::error::{Error, Result};
+
+/// `n` points of dimension `dim`, row-major: point `i` is `data[i*dim .. (i+1)*dim]`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Points {
+    n: usize,
+    dim: usize,
+    data: Vec<f64>,
+}
+
+impl Points {
+    /// Wraps a row-major buffer of `n * dim` numbers.
+    pub fn new(n: usize, dim: usize, data: Vec<f64>) -> Result<Self> {
+        if dim == 0 {
+            return Err(Error::ZeroCount { what: "the dimension of a point set".into() });
+        }
+        if data.len() != n * dim {
+            return Err(Error::shape(
+                "Points::new",
+                format!("{n} x {dim} = {} numbers", n * dim),
+                format!("{} numbers", data.len()),
+            ));
+        }
+        Ok(Points { n, dim, data })
+    }
+
+    /// `n` points of dimension `dim`, all zero.
+    pub fn zeros(n: usize, dim: usize) -> Self {
+        assert!(dim > 0, "Points::zeros: the dimension must be at least 1");
+        Points { n, dim, data: vec![0.0; n * dim] }
+    }
+
+    /// Builds points from `f(i, j)`, the j-th coordinate of point i.
+    pub fn from_fn(n: usize, dim: usize, mut f: impl FnMut(usize, usize) -> f64) -> Self {
+        let mut p = Points::zeros(n, dim);
+        for i in 0..n {
+            for j in 0..dim {
+                p.data[i * dim + j] = f(i, j);
+            }
+        }
+        p
+    }
+
+    /// Builds points from rows that must all have the same length.
+    pub fn from_rows<R: AsRef<[f64]>>(rows: &[R]) -> Result<Self> {
+        let dim = rows.first().map(|r| r.as_ref().len()).unwrap_or(0);
+        if dim == 0 {
+            return Err(Error::ZeroCount { what: "the number of rows (and their length) in Points::from_rows".into() });
+        }
+        let mut data = Vec::with_capacity(rows.len() * dim);
+        for (i, r) in rows.iter().enumerate() {
+            let r = r.as_ref();
+            if r.len() != dim {
+                return Err(Error::shape(format!("row {i} of Points::from_rows"), format!("{dim} numbers"), format!("{}", r.len())));
+            }
+            data.extend_from_slice(r);
+        }
+        Ok(Points { n: rows.len(), dim, data })
+    }
+
+    /// Builds points from f32 numbers (what a dfdx model returns).
+    pub fn from_f32(n: usize, dim: usize, data: &[f32]) -> Result<Self> {
+        Points::new(n, dim, data.iter().map(|&v| v as f64).collect())
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+    /// True when there are no points.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+    /// Dimension of each point.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    /// `(n, dim)`.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.n, self.dim)
+    }
+    /// Point `i`.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+    /// Point `i`, mutable.
+    pub fn row_mut(&mut self, i: usize) -> &mut [f64] {
+        &mut self.data[i * self.dim..(i + 1) * self.dim]
+    }
+    /// Iterates over the points.
+    pub fn rows(&self) -> std::slice::ChunksExact<'_, f64> {
+        self.data.chunks_exact(self.dim)
+    }
+    /// Iterates over the points, mutably.
+    pub fn rows_mut(&mut self) -> std::slice::ChunksExactMut<'_, f64> {
+        self.data.chunks_exact_mut(self.dim)
+    }
+    /// The row-major buffer.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.data
+    }
+    /// The row-major buffer, mutable.
+    pub fn as_mut_slice(&mut self) -> &mut [f64] {
+        &mut self.data
+    }
+    /// Consumes the set and returns its buffer.
+    pub fn into_vec(self) -> Vec<f64> {
+        self.data
+    }
+    /// The buffer as f32 (what a dfdx model takes).
+    pub fn to_f32(&self) -> Vec<f32> {
+        self.data.iter().map(|&v| v as f32).collect()
+    }
+    /// Coordinate `j` of every point.
+    pub fn column(&self, j: usize) -> Vec<f64> {
+        self.rows().map(|r| r[j]).collect()
+    }
+    /// The points whose indices are given, in that order.
+    pub fn select(&self, idx: &[usize]) -> Points {
+        let mut data = Vec::with_capacity(idx.len() * self.dim);
+        for &i in idx {
+            data.extend_from_slice(self.row(i));
+        }
+        Points { n: idx.len(), dim: self.dim, data }
+    }
+    /// The first `k` points (all of them if `k >= n`).
+    pub fn head(&self, k: usize) -> Points {
+        let k = k.min(self.n);
+        Points { n: k, dim: self.dim, data: self.data[..k * self.dim].to_vec() }
+    }
+
+    /// Sample mean, one number per coordinate.
+    pub fn mean(&self) -> Vec<f64> {
+        let mut m = vec![0.0; self.dim];
+        for r in self.rows() {
+            for (a, b) in m.iter_mut().zip(r) {
+                *a += b;
+            }
+        }
+        let n = self.n.max(1) as f64;
+        m.iter_mut().for_each(|a| *a /= n);
+        m
+    }
+
+    /// Unbiased sample covariance (divides by n − 1), row-major `dim x dim`.
+    pub fn covariance(&self) -> Vec<f64> {
+        let d = self.dim;
+        let m = self.mean();
+        let mut c = vec![0.0; d * d];
+        for r in self.rows() {
+            for a in 0..d {
+                for b in 0..d {
+                    c[a * d + b] += (r[a] - m[a]) * (r[b] - m[b]);
+                }
+            }
+        }
+        let denom = (self.n.max(2) - 1) as f64;
+        c.iter_mut().for_each(|v| *v /= denom);
+        c
+    }
+
+    /// Errors if any coordinate is NaN or infinite; `what` names the set in the message.
+    pub fn check_finite(&self, what: &str) -> Result<()> {
+        match self.data.iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(k) => Err(Error::NonFinite {
+                what: what.to_string(),
+                detail: format!("point {}, coordinate {} is {}", k / self.dim, k % self.dim, self.data[k]),
+            }),
+        }
+    }
+
+    /// Errors unless `other` has the same `(n, dim)`.
+    pub fn check_same_shape(&self, other: &Points, what: &str) -> Result<()> {
+        if self.shape() != other.shape() {
+            return Err(Error::shape(
+                what,
+                format!("{} points of dimension {}", self.n, self.dim),
+                format!("{} points of dimension {}", other.n, other.dim),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `self += a * other` (shapes must agree).
+    pub fn add_scaled(&mut self, a: f64, other: &Points) {
+        debug_assert_eq!(self.shape(), other.shape());
+        for (x, y) in self.data.iter_mut().zip(&other.data) {
+            *x += a * y;
+        }
+    }
+
+    /// Returns `self + a * other` (shapes must agree).
+    pub fn plus_scaled(&self, a: f64, other: &Points) -> Points {
+        let mut out = self.clone();
+        out.add_scaled(a, other);
+        out
+    }
+
+    /// Stacks two sets with the same dimension, `self` first.
+    pub fn concat(&self, other: &Points) -> Result<Points> {
+        if self.dim != other.dim {
+            return Err(Error::shape("Points::concat", format!("dimension {}", self.dim), format!("dimension {}", other.dim)));
+        }
+        let mut data = self.data.clone();
+        data.extend_from_slice(&other.data);
+        Ok(Points { n: self.n + other.n, dim: self.dim, data })
+    }
+}
