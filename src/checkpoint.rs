@@ -49,6 +49,16 @@ fn temp_path(path: &Path) -> PathBuf {
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename.
 pub fn write_bytes_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, |f| f.write_all(bytes))
+}
+
+/// Writes a file atomically: `write` fills a temporary file in the same folder,
+/// which is flushed to disk and then renamed over `path`. If `write` fails, or
+/// the process dies before the rename, `path` keeps its old content.
+pub fn write_atomically(
+    path: impl AsRef<Path>,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
     let path = path.as_ref();
     if path.file_name().is_none() {
         return Err(Error::io(path, "the path names no file"));
@@ -56,7 +66,7 @@ pub fn write_bytes_atomically(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()
     let tmp = temp_path(path);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(path, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(path, e))?;
+        write(&mut f).map_err(|e| Error::io(path, e))?;
         f.sync_all().map_err(|e| Error::io(path, e))?;
         drop(f);
         std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;

@@ -23,6 +23,7 @@ pub mod data;
 pub mod error;
 pub mod field;
 pub mod loss;
+pub mod marginal;
 pub mod metrics;
 pub mod model;
 pub mod path;

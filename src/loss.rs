@@ -81,14 +81,16 @@ pub fn mse(pred: &Points, target: &Points) -> Result<f64> {
 }
 
 /// The CFM objective on an affine path, with optional extra noise σ (I-CFM) and a time sampler.
-#[derive(Clone, Debug)]
-pub struct Cfm<S: Scheduler = CondOT> {
-    path: AffinePath<S>,
+///
+/// It is not generic, so notebook cells use the copy compiled (optimised) in the library.
+#[derive(Debug)]
+pub struct Cfm {
+    path: AffinePath<Box<dyn Scheduler>>,
     sigma: f64,
     time: TimeSampler,
 }
 
-impl Cfm<CondOT> {
+impl Cfm {
     /// CFM on the CondOT path x_t = t x₁ + (1 − t) x₀, target x₁ − x₀.
     pub fn condot() -> Self {
         Cfm::new(CondOT).expect("CondOT hits its endpoints")
@@ -98,12 +100,11 @@ impl Cfm<CondOT> {
     pub fn icfm(sigma: f64) -> Result<Self> {
         Cfm::condot().with_sigma(sigma)
     }
-}
 
-impl<S: Scheduler> Cfm<S> {
     /// CFM on the affine path of `scheduler`, no extra noise, t ~ U(0, 1).
-    pub fn new(scheduler: S) -> Result<Self> {
-        Ok(Cfm { path: AffinePath::new(scheduler)?, sigma: 0.0, time: TimeSampler::Uniform })
+    pub fn new(scheduler: impl Scheduler + 'static) -> Result<Self> {
+        let boxed: Box<dyn Scheduler> = Box::new(scheduler);
+        Ok(Cfm { path: AffinePath::new(boxed)?, sigma: 0.0, time: TimeSampler::Uniform })
     }
 
     /// Adds Gaussian noise of standard deviation σ ≥ 0 around every conditional path point.
@@ -123,7 +124,7 @@ impl<S: Scheduler> Cfm<S> {
     }
 
     /// The probability path.
-    pub fn path(&self) -> &AffinePath<S> {
+    pub fn path(&self) -> &AffinePath<Box<dyn Scheduler>> {
         &self.path
     }
 

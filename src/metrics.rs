@@ -259,6 +259,93 @@ fn lap_dense(cost: &[f64], n: usize) -> Vec<usize> {
     let mut col4row = vec![NONE; n];
     let mut row4col = vec![NONE; n];
 
+    let free = if std::env::var("NOAUC").is_ok() {
+        jv_init(cost, n, &mut v, &mut col4row, &mut row4col)
+    } else {
+        auction_init(cost, n, &mut v, &mut col4row, &mut row4col)
+    };
+    let mut steps_left = 0;
+    // 4. Shortest augmenting paths (Dijkstra on reduced costs) for the rest.
+    //    During one search `v[j]` of a finished column is parked in `done` and
+    //    replaced by −∞, which makes its reduced cost +∞: the scan over all
+    //    columns then needs neither an index list nor a branch on "finished".
+    let mut u = vec![0.0f64; n];
+    for i in 0..n {
+        u[i] = match col4row[i] {
+            NONE => row(i).iter().zip(&v).map(|(c, vj)| c - vj).fold(f64::INFINITY, f64::min),
+            j => row(i)[j] - v[j],
+        };
+    }
+    let mut shortest = vec![f64::INFINITY; n];
+    let mut path = vec![0usize; n];
+    let mut scanned_rows = Vec::new();
+    // (column, its v before the search, its final distance)
+    let mut done: Vec<(usize, f64, f64)> = Vec::new();
+    let nfree = free.len();
+    let mut total_scanned = 0usize;
+    for &start in &free {
+        shortest.fill(f64::INFINITY);
+        scanned_rows.clear();
+        done.clear();
+        let mut min_val = 0.0;
+        let mut i = start;
+        let sink = loop {
+            scanned_rows.push(i);
+            let base = min_val - u[i];
+            let (mut lowest, mut index) = (f64::INFINITY, 0);
+            for (j, ((&c, &vj), (s, p))) in
+                row(i).iter().zip(&v).zip(shortest.iter_mut().zip(path.iter_mut())).enumerate()
+            {
+                let r = base + c - vj;
+                if r < *s {
+                    *s = r;
+                    *p = i;
+                }
+                if *s < lowest {
+                    lowest = *s;
+                    index = j;
+                }
+            }
+            min_val = lowest;
+            let j = index;
+            done.push((j, v[j], lowest));
+            v[j] = f64::NEG_INFINITY;
+            shortest[j] = f64::INFINITY;
+            if row4col[j] == NONE {
+                break j;
+            }
+            i = row4col[j];
+        };
+        total_scanned += scanned_rows.len();
+        // Update the potentials (keeps u_i + v_j ≤ c_ij, tight on the new matching).
+        u[start] += min_val;
+        for &(j, vj, d) in &done {
+            v[j] = vj - (min_val - d);
+            if row4col[j] != NONE {
+                u[row4col[j]] += min_val - d;
+            }
+        }
+        // Flip the augmenting path.
+        let mut j = sink;
+        loop {
+            let i = path[j];
+            row4col[j] = i;
+            let prev = col4row[i];
+            col4row[i] = j;
+            if i == start {
+                break;
+            }
+            j = prev;
+        }
+    }
+    if std::env::var("LAPDBG").is_ok() {
+        eprintln!("n {n} free after init {nfree} total scanned rows {total_scanned} arr steps left {steps_left}");
+    }
+    col4row
+}
+
+fn jv_init(cost: &[f64], n: usize, v: &mut [f64], col4row: &mut [usize], row4col: &mut [usize]) -> Vec<usize> {
+    let row = |i: usize| &cost[i * n..(i + 1) * n];
     // 1. Column reduction: v_j = min_i c_ij; each column offers itself to its
     //    cheapest row, which takes the first offer (columns in reverse order).
     let mut argmin = vec![0usize; n];
@@ -292,7 +379,7 @@ fn lap_dense(cost: &[f64], n: usize) -> Vec<usize> {
                 let j1 = col4row[i];
                 let slack = row(i)
                     .iter()
-                    .zip(&v)
+                    .zip(v.iter())
                     .enumerate()
                     .filter(|&(j, _)| j != j1)
                     .map(|(_, (c, vj))| c - vj)
@@ -321,7 +408,7 @@ fn lap_dense(cost: &[f64], n: usize) -> Vec<usize> {
             k += 1;
             let (mut umin, mut j1) = (f64::INFINITY, 0);
             let (mut usub, mut j2) = (f64::INFINITY, 0);
-            for (j, (&c, &vj)) in row(i).iter().zip(&v).enumerate() {
+            for (j, (&c, &vj)) in row(i).iter().zip(v.iter()).enumerate() {
                 let h = c - vj;
                 if h < usub {
                     if h >= umin {
@@ -357,75 +444,92 @@ fn lap_dense(cost: &[f64], n: usize) -> Vec<usize> {
         }
     }
 
-    // 4. Shortest augmenting paths (Dijkstra on reduced costs) for the rest.
-    let mut u = vec![0.0f64; n];
-    for i in 0..n {
-        u[i] = match col4row[i] {
-            NONE => row(i).iter().zip(&v).map(|(c, vj)| c - vj).fold(f64::INFINITY, f64::min),
-            j => row(i)[j] - v[j],
-        };
-    }
-    let mut shortest = vec![f64::INFINITY; n];
-    let mut path = vec![NONE; n];
-    let mut remaining: Vec<usize> = Vec::with_capacity(n);
-    let mut scanned_rows = Vec::new();
-    let mut scanned_cols = Vec::new();
-    for &start in &free {
-        shortest.fill(f64::INFINITY);
-        remaining.clear();
-        remaining.extend(0..n);
-        scanned_rows.clear();
-        scanned_cols.clear();
-        let mut min_val = 0.0;
-        let mut i = start;
-        let sink = loop {
-            scanned_rows.push(i);
-            let ci = row(i);
-            let ui = u[i];
-            let mut lowest = f64::INFINITY;
-            let mut index = 0;
-            for (it, &j) in remaining.iter().enumerate() {
-                let r = min_val + ci[j] - ui - v[j];
-                if r < shortest[j] {
-                    path[j] = i;
-                    shortest[j] = r;
-                }
-                let s = shortest[j];
-                if s < lowest || (s == lowest && row4col[j] == NONE) {
-                    lowest = s;
-                    index = it;
-                }
-            }
-            min_val = lowest;
-            let j = remaining.swap_remove(index);
-            scanned_cols.push(j);
-            if row4col[j] == NONE {
-                break j;
-            }
-            i = row4col[j];
-        };
-        // Update the potentials (keeps u_i + v_j ≤ c_ij, tight on the new matching).
-        u[start] += min_val;
-        for &r in &scanned_rows[1..] {
-            u[r] += min_val - shortest[col4row[r]];
-        }
-        for &j in &scanned_cols {
-            v[j] -= min_val - shortest[j];
-        }
-        // Flip the augmenting path.
-        let mut j = sink;
+    free
+}
+
+fn auction_init(cost: &[f64], n: usize, v: &mut [f64], col4row: &mut [usize], row4col: &mut [usize]) -> Vec<usize> {
+    let row = |i: usize| &cost[i * n..(i + 1) * n];
+    let (lo, hi) = cost.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &c| (a.min(c), b.max(c)));
+    let range = hi - lo;
+    let envf = |k: &str, d: f64| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(d);
+    let mut eps = range * envf("EPS0", 0.25);
+    let eps_final = range * envf("EPSF", 1e-6);
+    let theta = envf("THETA", 5.0);
+    let mut p = vec![0.0f64; n];
+    let mut owner = vec![NONE; n];
+    let mut assigned = vec![NONE; n];
+    let mut queue: Vec<usize> = Vec::with_capacity(n);
+    let mut bids = 0usize;
+    let mut phases = 0;
+    if range > 0.0 {
         loop {
-            let i = path[j];
-            row4col[j] = i;
-            let prev = col4row[i];
-            col4row[i] = j;
-            if i == start {
+            phases += 1;
+            owner.fill(NONE);
+            assigned.fill(NONE);
+            queue.clear();
+            queue.extend((0..n).rev());
+            while let Some(i) = queue.pop() {
+                bids += 1;
+                let (mut w1, mut j1, mut w2) = (f64::INFINITY, 0, f64::INFINITY);
+                for (j, (&c, &pj)) in row(i).iter().zip(&p).enumerate() {
+                    let w = c + pj;
+                    if w < w2 {
+                        if w < w1 {
+                            w2 = w1;
+                            w1 = w;
+                            j1 = j;
+                        } else {
+                            w2 = w;
+                        }
+                    }
+                }
+                p[j1] += w2 - w1 + eps;
+                let prev = owner[j1];
+                if prev != NONE {
+                    assigned[prev] = NONE;
+                    queue.push(prev);
+                }
+                owner[j1] = i;
+                assigned[i] = j1;
+            }
+            if eps <= eps_final {
                 break;
             }
-            j = prev;
+            eps = (eps / theta).max(eps_final);
         }
     }
-    col4row
+    for j in 0..n {
+        v[j] = -p[j];
+    }
+    let mut argmin = vec![0usize; n];
+    for i in 0..n {
+        let mut best = f64::INFINITY;
+        for (j, (&c, &vj)) in row(i).iter().zip(v.iter()).enumerate() {
+            if c - vj < best {
+                best = c - vj;
+                argmin[i] = j;
+            }
+        }
+        if assigned[i] != NONE && argmin[i] == assigned[i] && row4col[argmin[i]] == NONE {
+            col4row[i] = argmin[i];
+            row4col[argmin[i]] = i;
+        }
+    }
+    let mut free = Vec::new();
+    for i in 0..n {
+        if col4row[i] == NONE {
+            if row4col[argmin[i]] == NONE {
+                col4row[i] = argmin[i];
+                row4col[argmin[i]] = i;
+            } else {
+                free.push(i);
+            }
+        }
+    }
+    if std::env::var("LAPDBG").is_ok() {
+        eprintln!("auction: {phases} phases, {bids} bids, {} free", free.len());
+    }
+    free
 }
 
 // ---------------------------------------------------------------------------

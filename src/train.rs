@@ -20,7 +20,6 @@ use crate::data::{Dataset, StandardGaussian};
 use crate::error::{Error, Result};
 use crate::loss::Cfm;
 use crate::model::{OptimizerConfig, OptimizerKind, TrainableModel};
-use crate::scheduler::{CondOT, Scheduler};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -104,18 +103,20 @@ impl TrainReport {
 }
 
 /// A training problem and its settings: learn the flow from `source` (p₀) to `target` (p₁).
-pub struct Trainer<'a, S: Scheduler = CondOT> {
-    source: Box<dyn Dataset + 'a>,
-    target: Box<dyn Dataset + 'a>,
-    coupling: Box<dyn Coupling + 'a>,
-    cfm: Cfm<S>,
+///
+/// It is not generic, so notebook cells run the copy compiled (optimised) in the library.
+pub struct Trainer {
+    source: Box<dyn Dataset>,
+    target: Box<dyn Dataset>,
+    coupling: Box<dyn Coupling>,
+    cfm: Cfm,
     config: TrainConfig,
     checkpoint: Option<(std::path::PathBuf, usize)>,
 }
 
-impl<'a> Trainer<'a, CondOT> {
+impl Trainer {
     /// Learn N(0, I) → `target` with CFM on the CondOT path and the default settings.
-    pub fn new(target: impl Dataset + 'a) -> Self {
+    pub fn new(target: impl Dataset + 'static) -> Self {
         let dim = target.dim();
         let source = StandardGaussian::new(dim).expect("a dataset has dimension ≥ 1");
         Trainer {
@@ -127,29 +128,21 @@ impl<'a> Trainer<'a, CondOT> {
             checkpoint: None,
         }
     }
-}
 
-impl<'a, S: Scheduler> Trainer<'a, S> {
     /// Uses `source` as p₀ instead of N(0, I).
-    pub fn source(mut self, source: impl Dataset + 'a) -> Self {
+    pub fn source(mut self, source: impl Dataset + 'static) -> Self {
         self.source = Box::new(source);
         self
     }
     /// Uses another coupling of (x₀, x₁).
-    pub fn coupling(mut self, coupling: impl Coupling + 'a) -> Self {
+    pub fn coupling(mut self, coupling: impl Coupling + 'static) -> Self {
         self.coupling = Box::new(coupling);
         self
     }
     /// Uses another CFM objective (path, σ, time sampler).
-    pub fn cfm<S2: Scheduler>(self, cfm: Cfm<S2>) -> Trainer<'a, S2> {
-        Trainer {
-            source: self.source,
-            target: self.target,
-            coupling: self.coupling,
-            cfm,
-            config: self.config,
-            checkpoint: self.checkpoint,
-        }
+    pub fn cfm(mut self, cfm: Cfm) -> Self {
+        self.cfm = cfm;
+        self
     }
     /// Replaces all settings at once.
     pub fn config(mut self, config: TrainConfig) -> Self {
@@ -186,7 +179,7 @@ impl<'a, S: Scheduler> Trainer<'a, S> {
         self.config.progress = progress;
         self
     }
-    /// Saves a checkpoint to `path` every `every` steps and at the end (needs a model that can save).
+    /// Saves a checkpoint to `path` every `every` steps and at the end.
     pub fn checkpoint_every(mut self, every: usize, path: impl Into<std::path::PathBuf>) -> Self {
         self.checkpoint = Some((path.into(), every.max(1)));
         self
@@ -196,7 +189,7 @@ impl<'a, S: Scheduler> Trainer<'a, S> {
         &self.config
     }
     /// The objective.
-    pub fn objective(&self) -> &Cfm<S> {
+    pub fn objective(&self) -> &Cfm {
         &self.cfm
     }
     /// The source distribution p₀.
@@ -223,28 +216,26 @@ impl<'a, S: Scheduler> Trainer<'a, S> {
     ///
     /// Calling it again continues training: the optimiser state is kept and the
     /// batch stream moves on (it is seeded by the seed and the model's step count).
-    pub fn train<M: TrainableModel + ?Sized>(&self, model: &mut M) -> Result<TrainReport> {
-        self.run(model, |_, _| Ok(()))
-    }
-
-    /// Like [`Trainer::train`], saving a checkpoint of an [`crate::model::Mlp`]-like model on the way.
-    pub fn train_and_save<M: TrainableModel + SaveCheckpoint + ?Sized>(&self, model: &mut M) -> Result<TrainReport> {
+    ///
+    /// With [`Trainer::checkpoint_every`], a checkpoint is written (atomically) on the way and at the end.
+    pub fn train(&self, model: &mut dyn TrainableModel) -> Result<TrainReport> {
         let json = self.describe_json();
-        let ckpt = self.checkpoint.clone();
-        let report = self.run(model, |m, step| match &ckpt {
+        let report = self.run(model, &mut |m: &dyn TrainableModel, step: usize| match &self.checkpoint {
             Some((path, every)) if step % every == 0 => m.save_checkpoint(path, Some(json.clone())),
             _ => Ok(()),
         })?;
-        if let Some((path, _)) = &self.checkpoint {
-            model.save_checkpoint(path, Some(json))?;
+        if let Some((path, every)) = &self.checkpoint {
+            if model.steps_trained() % every != 0 {
+                model.save_checkpoint(path, Some(json))?;
+            }
         }
         Ok(report)
     }
 
-    fn run<M: TrainableModel + ?Sized>(
+    fn run(
         &self,
-        model: &mut M,
-        mut after_step: impl FnMut(&M, usize) -> Result<()>,
+        model: &mut dyn TrainableModel,
+        after_step: &mut dyn FnMut(&dyn TrainableModel, usize) -> Result<()>,
     ) -> Result<TrainReport> {
         self.config.validate()?;
         if self.source.dim() != model.dim() || self.target.dim() != model.dim() {
@@ -281,20 +272,6 @@ impl<'a, S: Scheduler> Trainer<'a, S> {
         }
         progress.finish(self.config.steps, losses.last().copied(), start);
         Ok(TrainReport { losses, seconds: start.elapsed().as_secs_f64(), first_step })
-    }
-}
-
-/// A model that can write a checkpoint (weights + configuration) atomically.
-pub trait SaveCheckpoint {
-    /// Saves to `path`, recording `training` (JSON) in the file.
-    fn save_checkpoint(&self, path: &std::path::Path, training: Option<serde_json::Value>) -> Result<()>;
-}
-
-impl<const D: usize, const H: usize, const TF: usize, Dev: crate::model::ModelDevice> SaveCheckpoint
-    for crate::model::Mlp<D, H, TF, Dev>
-{
-    fn save_checkpoint(&self, path: &std::path::Path, training: Option<serde_json::Value>) -> Result<()> {
-        self.save_with(path, training)
     }
 }
 

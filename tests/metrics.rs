@@ -452,20 +452,9 @@ fn bad_trajectories_give_typed_errors() {
 fn tmp_calibrate() {
     let s1 = Matrix2::new(1.0, 0.6, 0.6, 1.0);
     let s2 = Matrix2::new(2.0, -0.5, -0.5, 0.5);
-    let eb = bures(s1, s2);
-    for seed in 0..20u64 {
-        let a = gaussian(2000, [1.0, -2.0], s1, seed);
-        let b = gaussian(2000, [4.0, 2.0], s2, 1000 + seed);
-        let t = std::time::Instant::now();
-        let got = w2_squared(&a, &b).unwrap();
-        let el = t.elapsed().as_secs_f64();
-        let (ma, mb) = (a.mean(), b.mean());
-        let centred = got - ((ma[0] - mb[0]).powi(2) + (ma[1] - mb[1]).powi(2));
-        println!("seed {seed}: full err {:.4} centred err {:.4} (bures {eb:.4}) time {el:.3}", got - 25.0 - eb, centred - eb);
-    }
-    for n in [256usize, 512, 1000, 2000, 4096] {
-        let a = gaussian(n, [1.0, -2.0], s1, 5);
-        let b = gaussian(n, [4.0, 2.0], s2, 6);
+    for n in [256usize, 512, 1000, 2000] {
+        let a = gaussian(n, [0.0, 0.0], s1, 5);
+        let b = gaussian(n, [0.0, 0.0], s2, 6);
         let t = std::time::Instant::now();
         let _ = w2_squared(&a, &b).unwrap();
         let e1 = t.elapsed().as_secs_f64();
@@ -473,6 +462,6 @@ fn tmp_calibrate() {
         let b = standard(n, 2, 6);
         let t = std::time::Instant::now();
         let _ = w2_squared(&a, &b).unwrap();
-        println!("n {n}: gaussians {e1:.3}s  same-dist {:.3}s", t.elapsed().as_secs_f64());
+        println!("n {n}: centred gaussians {e1:.3}s  same-dist {:.3}s", t.elapsed().as_secs_f64());
     }
 }

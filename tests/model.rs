@@ -1,0 +1,283 @@
+//! The dfdx velocity models, the CFM batch, the trainer and checkpoints.
+
+use flowmatch::checkpoint;
+use flowmatch::data::{Dataset, EightGaussians, StandardGaussian};
+use flowmatch::loss::{mse, Cfm, TimeSampler};
+use flowmatch::model::{
+    Activation, Mlp, MlpConfig, Net, OptimizerConfig, OptimizerKind, TimeEmbedding, TrainBatch, TrainableModel,
+    VelocityModel,
+};
+use flowmatch::solver::{solve, Method, TimeGrid};
+use flowmatch::train::{Progress, Trainer};
+use flowmatch::{Error, Points, VectorField};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("flowmatch-model-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn trainer(steps: usize, seed: u64) -> Trainer {
+    Trainer::new(EightGaussians::torchcfm()).steps(steps).batch_size(128).seed(seed).progress(Progress::Off)
+}
+
+fn probe() -> Points {
+    StandardGaussian::new(2).unwrap().sample(16, 99).unwrap()
+}
+
+#[test]
+fn velocity_has_the_input_shape_and_rejects_bad_input() {
+    let m = Mlp::<2, 32>::new(MlpConfig::default()).unwrap();
+    let x = probe();
+    let v = m.velocity(&x, &vec![0.5; 16], None).unwrap();
+    assert_eq!(v.shape(), (16, 2));
+    assert!(v.as_slice().iter().all(|a| a.is_finite()));
+    assert!(matches!(m.velocity(&Points::zeros(4, 3), &[0.5; 4], None), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(m.velocity(&x, &[0.5; 3], None), Err(Error::ShapeMismatch { .. })));
+    let e = m.velocity(&x, &vec![0.5; 16], Some(&[0; 16])).unwrap_err();
+    assert!(e.to_string().contains("conditioning"), "{e}");
+    // The VectorField view agrees with the (x, t) contract.
+    let u = m.eval(&x, 0.5).unwrap();
+    assert_eq!(u, v);
+}
+
+#[test]
+fn time_embedding_must_match_the_feature_count() {
+    let raw16 = Mlp::<2, 32, 16>::new(MlpConfig::default());
+    assert!(matches!(raw16, Err(Error::InvalidParameter { .. })));
+    let fourier = MlpConfig { time_embedding: TimeEmbedding::fourier(), ..Default::default() };
+    assert!(matches!(Mlp::<2, 32, 3>::new(fourier.clone()), Err(Error::InvalidParameter { .. })));
+    let m = Mlp::<2, 32, 16>::new(fourier).unwrap();
+    let f = TimeEmbedding::fourier().features(&[0.0, 0.25], 16);
+    assert_eq!(f.len(), 32);
+    assert_eq!((f[0], f[1]), (0.0, 1.0)); // sin 0, cos 0
+    assert!((f[16] - 1.0).abs() < 1e-6); // sin(2π · 1 · 0.25)
+    assert!(m.eval(&probe(), 0.3).unwrap().as_slice().iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn net_builds_prebuilt_shapes_and_explains_the_others() {
+    let n = Net::mlp(2, 64).unwrap();
+    assert_eq!((n.dim(), n.hidden()), (2, 64));
+    assert_eq!(n.num_params(), 2 * 64 + 64 + 64 + 2 * (64 * 64 + 64) + 64 * 2 + 2);
+    let e = Net::mlp(3, 64).unwrap_err().to_string();
+    assert!(e.contains("Mlp::<D, H>") && e.contains("[1, 2]"), "{e}");
+    let g = Net::mlp_with(1, 32, MlpConfig { activation: Activation::Tanh, ..Default::default() }).unwrap();
+    assert_eq!(g.config().activation, Activation::Tanh);
+}
+
+#[test]
+fn same_seed_same_weights_different_seed_different_weights() {
+    let a = Net::mlp(2, 32).unwrap();
+    let b = Net::mlp(2, 32).unwrap();
+    let c = Net::mlp_with(2, 32, MlpConfig { seed: 1, ..Default::default() }).unwrap();
+    let x = probe();
+    assert_eq!(a.eval(&x, 0.3).unwrap(), b.eval(&x, 0.3).unwrap());
+    assert_ne!(a.eval(&x, 0.3).unwrap(), c.eval(&x, 0.3).unwrap());
+}
+
+#[test]
+fn cfm_batch_on_condot_has_the_closed_form() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let x0 = StandardGaussian::new(2).unwrap().sample(64, 1).unwrap();
+    let x1 = EightGaussians::torchcfm().sample(64, 2).unwrap();
+    let b = Cfm::condot().batch(&x0, &x1, None, &mut rng).unwrap();
+    for i in 0..64 {
+        let t = b.t[i];
+        assert!((0.0..=1.0).contains(&t));
+        for j in 0..2 {
+            let (a, z) = (x0.row(i)[j], x1.row(i)[j]);
+            assert!((b.x_t.row(i)[j] - (t * z + (1.0 - t) * a)).abs() < 1e-12);
+            assert!((b.target.row(i)[j] - (z - a)).abs() < 1e-12);
+        }
+    }
+    // I-CFM adds noise of the requested size around x_t but keeps the target.
+    let noisy = Cfm::icfm(0.1).unwrap().batch_at(&x0, &x1, &b.t, None, &mut rng).unwrap();
+    assert_eq!(noisy.target, b.target);
+    let d: Vec<f64> = noisy.x_t.as_slice().iter().zip(b.x_t.as_slice()).map(|(a, b)| a - b).collect();
+    let sd = (d.iter().map(|v| v * v).sum::<f64>() / d.len() as f64).sqrt();
+    assert!(sd > 0.07 && sd < 0.13, "noise std {sd}");
+    assert!(matches!(Cfm::icfm(-1.0), Err(Error::InvalidParameter { .. })));
+    assert!(matches!(Cfm::condot().with_time(TimeSampler::LogitNormal { mean: 0.0, std: 0.0 }), Err(_)));
+}
+
+#[test]
+fn logit_normal_times_concentrate_in_the_middle() {
+    let mut rng = StdRng::seed_from_u64(0);
+    let t = TimeSampler::logit_normal().sample(20_000, &mut rng);
+    assert!(t.iter().all(|&t| t > 0.0 && t < 1.0));
+    let mid = t.iter().filter(|&&t| (0.25..0.75).contains(&t)).count() as f64 / t.len() as f64;
+    // P(|z| < ln 3) for z ~ N(0,1) is 0.727; uniform would give 0.5.
+    assert!((mid - 0.727).abs() < 0.02, "{mid}");
+}
+
+#[test]
+fn mse_averages_over_points_and_coordinates() {
+    let p = Points::from_rows(&[[1.0, 2.0], [3.0, 4.0]]).unwrap();
+    let q = Points::from_rows(&[[1.0, 0.0], [0.0, 4.0]]).unwrap();
+    assert_eq!(mse(&p, &q).unwrap(), (4.0 + 9.0) / 4.0);
+    assert!(matches!(mse(&p, &Points::zeros(3, 2)), Err(Error::ShapeMismatch { .. })));
+}
+
+#[test]
+fn training_lowers_the_loss_and_samples_move_towards_the_data() {
+    let mut m = Net::mlp(2, 64).unwrap();
+    let x0 = StandardGaussian::new(2).unwrap().sample(500, 5).unwrap();
+    let grid = TimeGrid::uniform(0.0, 1.0, 20).unwrap();
+    let before = solve(&m, &x0, &grid, &Method::Euler).unwrap().final_state;
+    let r = trainer(600, 0).train(&mut m).unwrap();
+    assert_eq!(r.steps(), 600);
+    let first: f64 = r.losses[..20].iter().sum::<f64>() / 20.0;
+    assert!(r.final_loss(50) < 0.6 * first, "loss {first} -> {}", r.final_loss(50));
+    let after = solve(&m, &x0, &grid, &Method::Euler).unwrap().final_state;
+    // Eight Gaussians have covariance (12.5 + √0.1) I; an untrained net barely moves N(0, I).
+    let var = |p: &Points| p.covariance()[0] + p.covariance()[3];
+    assert!(var(&before) < 5.0 && var(&after) > 15.0, "{} {}", var(&before), var(&after));
+}
+
+#[test]
+fn training_is_bit_identical_under_a_seed_and_continues_where_it_stopped() {
+    let run = |seed| {
+        let mut m = Net::mlp(2, 32).unwrap();
+        let r = trainer(50, seed).train(&mut m).unwrap();
+        (r.losses, m.eval(&probe(), 0.4).unwrap())
+    };
+    let (la, va) = run(7);
+    let (lb, vb) = run(7);
+    let (lc, _) = run(8);
+    assert_eq!(la, lb);
+    assert_eq!(va, vb);
+    assert_ne!(la, lc);
+    // A second call continues: the step count grows and the batches are new.
+    let mut m = Net::mlp(2, 32).unwrap();
+    let t = trainer(50, 7);
+    let r1 = t.train(&mut m).unwrap();
+    let r2 = t.train(&mut m).unwrap();
+    assert_eq!((r1.first_step, r2.first_step, m.steps_trained()), (0, 50, 100));
+    assert_eq!(r1.losses, la);
+    assert_ne!(r1.losses, r2.losses);
+}
+
+#[test]
+fn adamw_and_adam_differ() {
+    let mut a = Net::mlp(2, 32).unwrap();
+    let mut w = Net::mlp(2, 32).unwrap();
+    trainer(30, 1).train(&mut a).unwrap();
+    trainer(30, 1).optimizer(OptimizerKind::AdamW { weight_decay: 0.5 }).train(&mut w).unwrap();
+    assert_ne!(a.eval(&probe(), 0.5).unwrap(), w.eval(&probe(), 0.5).unwrap());
+}
+
+#[test]
+fn a_non_finite_loss_stops_training_and_names_the_step() {
+    let mut m = Net::mlp(2, 32).unwrap();
+    let e = trainer(200, 0).lr(1e12).train(&mut m).unwrap_err();
+    match &e {
+        Error::NonFiniteLoss { step, value } => {
+            assert!(*step >= 1 && *step <= 200 && !value.is_finite());
+            assert_eq!(m.steps_trained(), step - 1, "the bad step must not be applied");
+        }
+        other => panic!("expected NonFiniteLoss, got {other:?}"),
+    }
+    assert!(e.to_string().contains(&format!("step {}", m.steps_trained() + 1)), "{e}");
+    // A batch whose squared error overflows f32 leaves the weights untouched.
+    let mut m = Net::mlp(2, 32).unwrap();
+    let before = m.eval(&probe(), 0.5).unwrap();
+    let x = probe();
+    let batch = TrainBatch { t: vec![0.5; 16], target: Points::from_fn(16, 2, |_, _| 1e30), x_t: x, cond: None };
+    assert!(matches!(m.train_step(&batch, &OptimizerConfig::default()), Err(Error::NonFiniteLoss { step: 1, .. })));
+    assert_eq!(m.eval(&probe(), 0.5).unwrap(), before);
+}
+
+#[test]
+fn bad_training_settings_are_errors() {
+    let mut m = Net::mlp(2, 32).unwrap();
+    assert!(matches!(trainer(0, 0).train(&mut m), Err(Error::ZeroCount { .. })));
+    assert!(matches!(trainer(5, 0).batch_size(0).train(&mut m), Err(Error::ZeroCount { .. })));
+    assert!(matches!(trainer(5, 0).lr(f64::NAN).train(&mut m), Err(Error::InvalidParameter { .. })));
+    let mut one_d = Net::mlp(1, 32).unwrap();
+    assert!(matches!(trainer(5, 0).train(&mut one_d), Err(Error::ShapeMismatch { .. })));
+    let nan_batch = TrainBatch { x_t: Points::from_fn(2, 2, |_, _| f64::NAN), t: vec![0.1; 2], target: Points::zeros(2, 2), cond: None };
+    assert!(matches!(m.train_step(&nan_batch, &OptimizerConfig::default()), Err(Error::NonFinite { .. })));
+}
+
+#[test]
+fn checkpoints_round_trip_with_their_configuration() {
+    let cfg = MlpConfig { activation: Activation::Gelu, time_embedding: TimeEmbedding::fourier(), seed: 4 };
+    let mut m = Net::mlp_with(2, 32, cfg.clone()).unwrap();
+    let path = tmp("roundtrip.safetensors");
+    trainer(20, 0).checkpoint_every(10, &path).train(&mut m).unwrap();
+    let meta = checkpoint::read_meta(&path).unwrap();
+    assert_eq!(meta.steps, 20);
+    assert_eq!(meta.training.as_ref().unwrap()["config"]["steps"], 20);
+    let back = Net::load(&path).unwrap();
+    assert_eq!(back.config(), &cfg);
+    assert_eq!(back.steps_trained(), 20);
+    assert_eq!(back.eval(&probe(), 0.7).unwrap(), m.eval(&probe(), 0.7).unwrap());
+    // The typed model loads the same file.
+    let typed = Mlp::<2, 32, 16>::load(&path).unwrap();
+    assert_eq!(typed.eval(&probe(), 0.7).unwrap(), m.eval(&probe(), 0.7).unwrap());
+}
+
+#[test]
+fn loading_the_wrong_file_is_a_clear_error() {
+    let path = tmp("small.safetensors");
+    Net::mlp(2, 32).unwrap().save(&path).unwrap();
+    let e = Mlp::<2, 64>::load(&path).unwrap_err();
+    assert!(matches!(e, Error::Checkpoint { .. }) && e.to_string().contains("H=32"), "{e}");
+    let e = Net::load(tmp("missing.safetensors")).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }) && e.to_string().contains("no such file"), "{e}");
+    let bytes = std::fs::read(&path).unwrap();
+    let corrupt = tmp("corrupt.safetensors");
+    std::fs::write(&corrupt, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(matches!(Net::load(&corrupt), Err(Error::Checkpoint { .. })));
+    std::fs::write(&corrupt, b"not a checkpoint at all").unwrap();
+    assert!(matches!(Net::load(&corrupt), Err(Error::Checkpoint { .. })));
+}
+
+#[test]
+fn a_failed_write_leaves_the_previous_checkpoint_intact() {
+    let path = tmp("atomic.safetensors");
+    let m = Net::mlp(2, 32).unwrap();
+    m.save(&path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let r = checkpoint::write_atomically(&path, |f| {
+        use std::io::Write;
+        f.write_all(&before[..100])?;
+        Err(std::io::Error::other("disk full"))
+    });
+    assert!(matches!(r, Err(Error::Io { .. })));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    let leftovers = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains("atomic.safetensors.tmp"))
+        .count();
+    assert_eq!(leftovers, 0);
+}
+
+/// Runs in a child process: starts overwriting a checkpoint and dies halfway.
+#[test]
+fn a_crash_mid_write_leaves_the_previous_checkpoint_intact() {
+    if let Ok(p) = std::env::var("FLOWMATCH_CRASH_WRITE") {
+        let _ = checkpoint::write_atomically(&p, |f| {
+            use std::io::Write;
+            f.write_all(&[0u8; 4096])?;
+            f.flush()?;
+            std::process::abort();
+        });
+        unreachable!();
+    }
+    let path = tmp("crash.safetensors");
+    let m = Net::mlp(2, 32).unwrap();
+    m.save(&path).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let status = std::process::Command::new(exe)
+        .args(["--exact", "a_crash_mid_write_leaves_the_previous_checkpoint_intact", "--nocapture"])
+        .env("FLOWMATCH_CRASH_WRITE", &path)
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child should have died");
+    let back = Net::load(&path).unwrap();
+    assert_eq!(back.eval(&probe(), 0.2).unwrap(), m.eval(&probe(), 0.2).unwrap());
+}
