@@ -84,8 +84,11 @@ pub fn write_atomically(
     result
 }
 
-/// Collects a module's tensors as (name, shape, f32 values).
-struct Collect(Vec<(String, Vec<usize>, Vec<f32>)>);
+/// One named tensor of a module: (name, shape, f32 values in row-major order).
+pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
+
+/// Collects a module's tensors.
+struct Collect(Vec<NamedTensor>);
 
 impl<D: Device<f32>> TensorVisitor<f32, D> for Collect {
     type Viewer = (ViewTensorRef, ViewTensorName);
@@ -110,7 +113,7 @@ impl<D: Device<f32>> TensorVisitor<f32, D> for Collect {
 }
 
 /// The named tensors of a dfdx module, in visiting order.
-pub fn module_tensors<M: TensorCollection<f32, D>, D: Device<f32>>(module: &M) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+pub fn module_tensors<M: TensorCollection<f32, D>, D: Device<f32>>(module: &M) -> Result<Vec<NamedTensor>> {
     let mut c = Collect(Vec::new());
     M::iter_tensors(&mut RecursiveWalker { m: (module, String::new()), f: &mut c })?;
     Ok(c.0)

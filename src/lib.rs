@@ -22,6 +22,7 @@ pub mod coupling;
 pub mod data;
 pub mod error;
 pub mod field;
+pub mod grade;
 pub mod loss;
 pub mod marginal;
 pub mod metrics;

@@ -9,8 +9,9 @@
 //!   the optimal transport plan between two uniform empirical measures is a
 //!   permutation (Birkhoff–von Neumann), so
 //!   `W2²(a, b) = min_σ (1/n) Σ_i ‖x_i − y_σ(i)‖²`,
-//!   an assignment problem that [`solve_assignment`] solves with the
-//!   Jonker–Volgenant shortest-augmenting-path method. The permutation itself
+//!   an assignment problem that [`solve_assignment`] solves exactly with the
+//!   Jonker–Volgenant shortest-augmenting-path method (dual potentials, warm
+//!   started by an auction). The permutation itself
 //!   is available from [`optimal_assignment`] (minibatch optimal-transport
 //!   couplings pair `x_i` with `y_σ(i)`).
 //! * [`mmd_rbf`] — the maximum mean discrepancy with a Gaussian kernel, a
@@ -38,17 +39,19 @@ use crate::points::Points;
 /// and [`solve_assignment`] accept (number of points on each side).
 ///
 /// The solver stores the dense `n × n` cost matrix in f64: 8 MB at n = 1000,
-/// 32 MB at n = 2000 and 134 MB at n = 4096. Its worst-case time is O(n³);
-/// measured on one core of a 2-core development machine (opt-level 3, 2-D
-/// Gaussian samples with different means and covariances) it took about
-/// 0.03 s at n = 1000, 0.15 s at n = 2000 and 1 s at n = 4096.
+/// 32 MB at n = 2000 and 134 MB at n = 4096. Its worst-case time is O(n³).
+/// Measured CPU time per call (opt-level 3, 2-D Gaussian samples, on a shared
+/// 2-core AMD EPYC development VM that was busy with other jobs, so read these
+/// as upper bounds): about 4 ms at n = 256, 15 ms at n = 512, 0.08 s at
+/// n = 1000, 0.4 s at n = 2000 and 1.8 s at n = 4096. Highly degenerate inputs
+/// (many repeated points, tight clusters) can take a few times longer.
 pub const W2_MAX_POINTS: usize = 4096;
 
 /// Largest number of points per set that [`mmd_rbf`], [`mmd_rbf_multi`] and
 /// [`energy_distance`] accept.
 ///
 /// These statistics visit every pair of points, O((n + m)² d) time and O(1)
-/// extra memory; at the limit that is about 8·10⁸ pairs, a few seconds.
+/// extra memory; at the limit that is about 8·10⁸ pairs, several seconds.
 pub const PAIRWISE_MAX_POINTS: usize = 20_000;
 
 /// At most this many points of each set enter [`median_bandwidth`]
@@ -100,9 +103,17 @@ pub fn w2_squared(a: &Points, b: &Points) -> Result<f64> {
         return Err(size_error(what, l));
     }
     let (ka, kb) = (l / n, l / m);
-    let cost = cost_matrix(a, b, ka, kb, l)?;
+    let cost = centred_cost_matrix(a, b, ka, kb, l)?;
     let perm = lap_dense(&cost, l);
-    let total: f64 = perm.iter().enumerate().map(|(r, &c)| cost[r * l + c]).sum();
+    drop(cost);
+    let mut total = 0.0;
+    for (r, &c) in perm.iter().enumerate() {
+        let d = sq_dist(a.row(r / ka), b.row(c / kb));
+        if !d.is_finite() {
+            return Err(overflow(r / ka, c / kb));
+        }
+        total += d;
+    }
     Ok(total / l as f64)
 }
 
@@ -112,7 +123,7 @@ pub fn w2_squared(a: &Points, b: &Points) -> Result<f64> {
 /// of `a`) that minimises `Σ_i ‖x_i − y_σ(i)‖²`. Pair `a.row(i)` with
 /// `b.row(σ[i])`, or reorder `b` with `b.select(&σ)`. This is the coupling used
 /// by minibatch optimal-transport flow matching; at batch sizes 256–512 one
-/// call takes a few milliseconds.
+/// call takes about 4–15 ms (see [`W2_MAX_POINTS`]).
 ///
 /// Errors as for [`w2`]; sets of different sizes give [`Error::ShapeMismatch`].
 pub fn optimal_assignment(a: &Points, b: &Points) -> Result<Vec<usize>> {
@@ -129,7 +140,7 @@ pub fn optimal_assignment(a: &Points, b: &Points) -> Result<Vec<usize>> {
     if n > W2_MAX_POINTS {
         return Err(size_error(format!("optimal_assignment between two sets of {n} points"), n));
     }
-    let cost = cost_matrix(a, b, 1, 1, n)?;
+    let cost = centred_cost_matrix(a, b, 1, 1, n)?;
     Ok(lap_dense(&cost, n))
 }
 
@@ -138,13 +149,15 @@ pub fn optimal_assignment(a: &Points, b: &Points) -> Result<Vec<usize>> {
 /// `cost` is row-major (`cost[i * n + j]` is the cost of giving column `j` to
 /// row `i`); the result `σ` minimises `Σ_i cost[i·n + σ(i)]` over permutations.
 ///
-/// Method: Jonker–Volgenant. Column reduction, reduction transfer and two
-/// passes of augmenting row reduction assign most rows cheaply while keeping
-/// dual potentials `u_i + v_j ≤ c_ij` (tight on assigned pairs); every row
-/// still free is then assigned by a Dijkstra shortest augmenting path on the
-/// reduced costs `c_ij − u_i − v_j ≥ 0`, after which the potentials are updated.
-/// The result is exact (up to floating-point rounding). O(n³) time worst case,
-/// O(n) memory besides the matrix.
+/// Method: the Jonker–Volgenant shortest-augmenting-path algorithm with dual
+/// potentials `u_i + v_j ≤ c_ij` (equality on assigned pairs). An ε-scaling
+/// auction (Bertsekas) first computes nearly optimal potentials and assigns
+/// most rows; each remaining row is assigned by a Dijkstra search for the
+/// cheapest augmenting path on the reduced costs `c_ij − u_i − v_j ≥ 0`. At the
+/// end the potentials certify optimality (LP duality), so the result is exact
+/// up to floating-point rounding, whatever the auction did. O(n³) time in the
+/// worst case (typically about 30–40 passes over the matrix), O(n) memory
+/// besides the matrix.
 ///
 /// Errors: `n = 0`, a matrix whose length is not `n²`, NaN/inf entries, or
 /// `n > W2_MAX_POINTS`.
@@ -152,15 +165,15 @@ pub fn solve_assignment(cost: &[f64], n: usize) -> Result<Vec<usize>> {
     if n == 0 {
         return Err(Error::ZeroCount { what: "the size n of the assignment problem".into() });
     }
+    if n > W2_MAX_POINTS {
+        return Err(size_error(format!("solve_assignment with {n} rows"), n));
+    }
     if cost.len() != n * n {
         return Err(Error::shape(
             "solve_assignment (the cost matrix is n × n, row-major)",
             format!("{n} × {n} = {} numbers", n * n),
             format!("{} numbers", cost.len()),
         ));
-    }
-    if n > W2_MAX_POINTS {
-        return Err(size_error(format!("solve_assignment with {n} rows"), n));
     }
     if let Some(k) = cost.iter().position(|c| !c.is_finite()) {
         return Err(Error::NonFinite {
@@ -217,28 +230,35 @@ fn check_pair(a: &Points, b: &Points, func: &str) -> Result<()> {
     Ok(())
 }
 
-/// Squared distances between row `r / ka` of `a` and row `c / kb` of `b`, for
-/// `r, c < l`: the cost matrix of the replicated problem.
-fn cost_matrix(a: &Points, b: &Points, ka: usize, kb: usize, l: usize) -> Result<Vec<f64>> {
+/// The cost matrix the solver sees: squared distances between row `r / ka` of
+/// `a` and row `c / kb` of `b` (`r, c < l`, the replicated problem), after
+/// moving both sets to mean zero.
+///
+/// Centring changes `‖x_i − y_j‖²` by a term of row `i` plus a term of column
+/// `j` plus a constant, which every permutation pays equally, so the optimal
+/// matching is the same; it keeps the numbers small when the sets are far apart.
+fn centred_cost_matrix(a: &Points, b: &Points, ka: usize, kb: usize, l: usize) -> Result<Vec<f64>> {
+    let (ma, mb) = (a.mean(), b.mean());
+    let centre = |p: &Points, m: &[f64]| Points::from_fn(p.len(), p.dim(), |i, j| p.row(i)[j] - m[j]);
+    let (ac, bc) = (centre(a, &ma), centre(b, &mb));
     let mut cost = vec![0.0; l * l];
     for (r, out) in cost.chunks_exact_mut(l).enumerate() {
-        let x = a.row(r / ka);
+        let x = ac.row(r / ka);
         for (c, o) in out.iter_mut().enumerate() {
-            *o = sq_dist(x, b.row(c / kb));
+            *o = sq_dist(x, bc.row(c / kb));
         }
     }
     if let Some(k) = cost.iter().position(|c| !c.is_finite()) {
-        return Err(Error::NonFinite {
-            what: "a squared distance between the two sets".into(),
-            detail: format!(
-                "‖a[{}] − b[{}]‖² overflowed to {}; rescale the points",
-                (k / l) / ka,
-                (k % l) / kb,
-                cost[k]
-            ),
-        });
+        return Err(overflow((k / l) / ka, (k % l) / kb));
     }
     Ok(cost)
+}
+
+fn overflow(i: usize, j: usize) -> Error {
+    Error::NonFinite {
+        what: "a squared distance between the two sets".into(),
+        detail: format!("‖a[{i}] − b[{j}]‖² overflowed; rescale the points"),
+    }
 }
 
 #[inline]
@@ -248,8 +268,18 @@ fn sq_dist(x: &[f64], y: &[f64]) -> f64 {
 
 const NONE: usize = usize::MAX;
 
-/// Jonker–Volgenant on a validated dense `n × n` matrix of finite costs (n ≥ 1).
+/// Exact assignment on a validated dense `n × n` matrix of finite costs (n ≥ 1).
 /// Returns `col4row`: the column given to each row.
+///
+/// Dual potentials `u_i` (rows) and `v_j` (columns) always satisfy
+/// `u_i + v_j ≤ c_ij`, with equality on every assigned pair. An auction gives
+/// good starting potentials and a partial assignment ([`auction_init`]); each
+/// row still free is then assigned by the Jonker–Volgenant shortest
+/// augmenting path: Dijkstra from that row over the reduced costs
+/// `c_ij − u_i − v_j ≥ 0`, through assigned pairs, to the nearest free column,
+/// followed by a potential update that keeps the invariant and a flip of the
+/// path. When no row is left, the invariant proves the matching optimal
+/// (linear programming duality).
 fn lap_dense(cost: &[f64], n: usize) -> Vec<usize> {
     if n == 1 {
         return vec![0];
@@ -259,16 +289,11 @@ fn lap_dense(cost: &[f64], n: usize) -> Vec<usize> {
     let mut col4row = vec![NONE; n];
     let mut row4col = vec![NONE; n];
 
-    let free = if std::env::var("NOAUC").is_ok() {
-        jv_init(cost, n, &mut v, &mut col4row, &mut row4col)
-    } else {
-        auction_init(cost, n, &mut v, &mut col4row, &mut row4col)
-    };
-    let mut steps_left = 0;
-    // 4. Shortest augmenting paths (Dijkstra on reduced costs) for the rest.
-    //    During one search `v[j]` of a finished column is parked in `done` and
-    //    replaced by −∞, which makes its reduced cost +∞: the scan over all
-    //    columns then needs neither an index list nor a branch on "finished".
+    let free = auction_init(cost, n, &mut v, &mut col4row, &mut row4col);
+    // Shortest augmenting paths for the rows still free. During one search the
+    // `v[j]` of a finished column is parked in `done` and replaced by −∞, which
+    // makes its reduced cost +∞: the scan over all columns then needs neither
+    // an index list nor a branch on "finished".
     let mut u = vec![0.0f64; n];
     for i in 0..n {
         u[i] = match col4row[i] {
@@ -278,34 +303,16 @@ fn lap_dense(cost: &[f64], n: usize) -> Vec<usize> {
     }
     let mut shortest = vec![f64::INFINITY; n];
     let mut path = vec![0usize; n];
-    let mut scanned_rows = Vec::new();
     // (column, its v before the search, its final distance)
     let mut done: Vec<(usize, f64, f64)> = Vec::new();
-    let nfree = free.len();
-    let mut total_scanned = 0usize;
     for &start in &free {
         shortest.fill(f64::INFINITY);
-        scanned_rows.clear();
         done.clear();
         let mut min_val = 0.0;
         let mut i = start;
         let sink = loop {
-            scanned_rows.push(i);
             let base = min_val - u[i];
-            let (mut lowest, mut index) = (f64::INFINITY, 0);
-            for (j, ((&c, &vj), (s, p))) in
-                row(i).iter().zip(&v).zip(shortest.iter_mut().zip(path.iter_mut())).enumerate()
-            {
-                let r = base + c - vj;
-                if r < *s {
-                    *s = r;
-                    *p = i;
-                }
-                if *s < lowest {
-                    lowest = *s;
-                    index = j;
-                }
-            }
+            let (lowest, index) = relax_row(row(i), &v, base, i, &mut shortest, &mut path);
             min_val = lowest;
             let j = index;
             done.push((j, v[j], lowest));
@@ -316,7 +323,6 @@ fn lap_dense(cost: &[f64], n: usize) -> Vec<usize> {
             }
             i = row4col[j];
         };
-        total_scanned += scanned_rows.len();
         // Update the potentials (keeps u_i + v_j ≤ c_ij, tight on the new matching).
         u[start] += min_val;
         for &(j, vj, d) in &done {
@@ -338,151 +344,125 @@ fn lap_dense(cost: &[f64], n: usize) -> Vec<usize> {
             j = prev;
         }
     }
-    if std::env::var("LAPDBG").is_ok() {
-        eprintln!("n {n} free after init {nfree} total scanned rows {total_scanned} arr steps left {steps_left}");
-    }
     col4row
 }
 
-fn jv_init(cost: &[f64], n: usize, v: &mut [f64], col4row: &mut [usize], row4col: &mut [usize]) -> Vec<usize> {
-    let row = |i: usize| &cost[i * n..(i + 1) * n];
-    // 1. Column reduction: v_j = min_i c_ij; each column offers itself to its
-    //    cheapest row, which takes the first offer (columns in reverse order).
-    let mut argmin = vec![0usize; n];
-    v.copy_from_slice(row(0));
-    for i in 1..n {
-        for ((vj, am), &c) in v.iter_mut().zip(argmin.iter_mut()).zip(row(i)) {
-            if c < *vj {
-                *vj = c;
-                *am = i;
-            }
+/// One Dijkstra step: `shortest_j ← min(shortest_j, base + c_j − v_j)` (recording
+/// `row` in `path_j` where it improves), then returns the smallest `shortest_j`
+/// and its column. Blocks of eight as in [`best_two`].
+#[inline]
+fn relax_row(c: &[f64], v: &[f64], base: f64, row: usize, shortest: &mut [f64], path: &mut [usize]) -> (f64, usize) {
+    const L: usize = 8;
+    let (mut lowest, mut index) = (f64::INFINITY, 0);
+    let n = c.len();
+    let blocks = n / L;
+    for k in 0..blocks {
+        let r0 = k * L;
+        let (cc, vv) = (&c[r0..r0 + L], &v[r0..r0 + L]);
+        let (ss, pp) = (&mut shortest[r0..r0 + L], &mut path[r0..r0 + L]);
+        let mut m = f64::INFINITY;
+        for l in 0..L {
+            let r = base + cc[l] - vv[l];
+            let better = r < ss[l];
+            ss[l] = if better { r } else { ss[l] };
+            pp[l] = if better { row } else { pp[l] };
+            m = if ss[l] < m { ss[l] } else { m };
+        }
+        if m < lowest {
+            lowest = m;
+            index = r0 + ss.iter().position(|&x| x == m).unwrap_or(0);
         }
     }
-    let mut offers = vec![0u32; n];
-    for j in (0..n).rev() {
-        let i = argmin[j];
-        offers[i] += 1;
-        if col4row[i] == NONE {
-            col4row[i] = j;
-            row4col[j] = i;
+    for j in blocks * L..n {
+        let r = base + c[j] - v[j];
+        if r < shortest[j] {
+            shortest[j] = r;
+            path[j] = row;
+        }
+        if shortest[j] < lowest {
+            lowest = shortest[j];
+            index = j;
         }
     }
-
-    // 2. Reduction transfer: a row that got exactly one offer passes its slack
-    //    to that column, so the column becomes more attractive to other rows.
-    //    Invariant from here on: every assigned row's column minimises c_ij − v_j.
-    let mut free = Vec::new();
-    for i in 0..n {
-        match offers[i] {
-            0 => free.push(i),
-            1 => {
-                let j1 = col4row[i];
-                let slack = row(i)
-                    .iter()
-                    .zip(v.iter())
-                    .enumerate()
-                    .filter(|&(j, _)| j != j1)
-                    .map(|(_, (c, vj))| c - vj)
-                    .fold(f64::INFINITY, f64::min);
-                v[j1] -= slack;
-            }
-            _ => {}
-        }
-    }
-
-    // 3. Augmenting row reduction (two passes): a free row takes its cheapest
-    //    column, lowering that column's v to the row's second-best value; a
-    //    displaced row is retried. Capped, because with real-valued costs the
-    //    decrements can become tiny; stopping early is always safe.
-    let mut steps_left = 16 * n;
-    for _ in 0..2 {
-        let mut list = std::mem::take(&mut free);
-        let mut k = 0;
-        while k < list.len() {
-            if steps_left == 0 {
-                free.extend_from_slice(&list[k..]);
-                break;
-            }
-            steps_left -= 1;
-            let i = list[k];
-            k += 1;
-            let (mut umin, mut j1) = (f64::INFINITY, 0);
-            let (mut usub, mut j2) = (f64::INFINITY, 0);
-            for (j, (&c, &vj)) in row(i).iter().zip(v.iter()).enumerate() {
-                let h = c - vj;
-                if h < usub {
-                    if h >= umin {
-                        usub = h;
-                        j2 = j;
-                    } else {
-                        usub = umin;
-                        j2 = j1;
-                        umin = h;
-                        j1 = j;
-                    }
-                }
-            }
-            let strict = umin < usub;
-            let mut i0 = row4col[j1];
-            if strict {
-                v[j1] -= usub - umin;
-            } else if i0 != NONE {
-                j1 = j2;
-                i0 = row4col[j2];
-            }
-            col4row[i] = j1;
-            row4col[j1] = i;
-            if i0 != NONE {
-                col4row[i0] = NONE;
-                if strict {
-                    k -= 1;
-                    list[k] = i0;
-                } else {
-                    free.push(i0);
-                }
-            }
-        }
-    }
-
-    free
+    (lowest, index)
 }
 
+/// Smallest and second smallest of `c_j + p_j`, and where the smallest is.
+///
+/// Works in blocks of eight: the block minimum is a short branch-free loop,
+/// and only a block that beats the current second best is looked at closely.
+#[inline]
+fn best_two(c: &[f64], p: &[f64]) -> (f64, usize, f64) {
+    const L: usize = 8;
+    #[inline(always)]
+    fn visit(best: &mut (f64, usize, f64), j: usize, w: f64) {
+        if w < best.2 {
+            if w < best.0 {
+                *best = (w, j, best.0);
+            } else {
+                best.2 = w;
+            }
+        }
+    }
+    let mut best = (f64::INFINITY, 0, f64::INFINITY);
+    let blocks = c.len() / L;
+    for k in 0..blocks {
+        let mut w = [0.0; L];
+        let mut m = f64::INFINITY;
+        for l in 0..L {
+            w[l] = c[k * L + l] + p[k * L + l];
+            m = if w[l] < m { w[l] } else { m };
+        }
+        if m < best.2 {
+            for (l, &x) in w.iter().enumerate() {
+                visit(&mut best, k * L + l, x);
+            }
+        }
+    }
+    for j in blocks * L..c.len() {
+        visit(&mut best, j, c[j] + p[j]);
+    }
+    best
+}
+
+/// Auction warm start (Bertsekas, with ε-scaling) for [`lap_dense`].
+///
+/// Rows bid for columns with prices `p_j`: row `i` takes its cheapest column
+/// `j₁ = argmin_j (c_ij + p_j)` and raises `p_{j₁}` by `w₂ − w₁ + ε`, where
+/// `w₁ ≤ w₂` are its two smallest values of `c_ij + p_j`; an evicted owner
+/// bids again. Each phase ends with every row assigned and within `ε` of its
+/// best column; ε then shrinks by [`AUCTION_SHRINK`]. The prices, as column
+/// potentials `v_j = −p_j`, are nearly optimal, so the shortest augmenting
+/// paths that finish the job stay short.
+///
+/// Sets `v`, assigns every row whose best column under `v` is still free (a
+/// tight pair: `c_ij − v_j = min_k (c_ik − v_k)`), and returns the other rows.
+/// Stopping the auction anywhere is safe: only the potentials it leaves matter.
 fn auction_init(cost: &[f64], n: usize, v: &mut [f64], col4row: &mut [usize], row4col: &mut [usize]) -> Vec<usize> {
     let row = |i: usize| &cost[i * n..(i + 1) * n];
     let (lo, hi) = cost.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &c| (a.min(c), b.max(c)));
     let range = hi - lo;
-    let envf = |k: &str, d: f64| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(d);
-    let mut eps = range * envf("EPS0", 0.25);
-    let eps_final = range * envf("EPSF", 1e-6);
-    let theta = envf("THETA", 5.0);
     let mut p = vec![0.0f64; n];
     let mut owner = vec![NONE; n];
     let mut assigned = vec![NONE; n];
     let mut queue: Vec<usize> = Vec::with_capacity(n);
-    let mut bids = 0usize;
-    let mut phases = 0;
+    // Bounds the work (prices rise by at least ε per bid, but a tiny ε can be
+    // lost to rounding when the costs are large and nearly equal).
+    let mut bids_left = AUCTION_MAX_BIDS_PER_ROW * n;
+    let mut eps = range * AUCTION_EPS_START;
+    let eps_end = range * AUCTION_EPS_END;
     if range > 0.0 {
-        loop {
-            phases += 1;
+        'phases: loop {
             owner.fill(NONE);
             assigned.fill(NONE);
             queue.clear();
             queue.extend((0..n).rev());
             while let Some(i) = queue.pop() {
-                bids += 1;
-                let (mut w1, mut j1, mut w2) = (f64::INFINITY, 0, f64::INFINITY);
-                for (j, (&c, &pj)) in row(i).iter().zip(&p).enumerate() {
-                    let w = c + pj;
-                    if w < w2 {
-                        if w < w1 {
-                            w2 = w1;
-                            w1 = w;
-                            j1 = j;
-                        } else {
-                            w2 = w;
-                        }
-                    }
+                if bids_left == 0 {
+                    break 'phases;
                 }
+                bids_left -= 1;
+                let (w1, j1, w2) = best_two(row(i), &p);
                 p[j1] += w2 - w1 + eps;
                 let prev = owner[j1];
                 if prev != NONE {
@@ -492,45 +472,48 @@ fn auction_init(cost: &[f64], n: usize, v: &mut [f64], col4row: &mut [usize], ro
                 owner[j1] = i;
                 assigned[i] = j1;
             }
-            if eps <= eps_final {
+            if eps <= eps_end {
                 break;
             }
-            eps = (eps / theta).max(eps_final);
+            eps = (eps / AUCTION_SHRINK).max(eps_end);
         }
     }
-    for j in 0..n {
-        v[j] = -p[j];
+    for (vj, pj) in v.iter_mut().zip(&p) {
+        *vj = -pj;
     }
-    let mut argmin = vec![0usize; n];
+    // Tight pairs: first rows whose auction column is also their exact best
+    // column, then any row whose best column nobody has taken yet.
+    let mut best = vec![0usize; n];
     for i in 0..n {
-        let mut best = f64::INFINITY;
-        for (j, (&c, &vj)) in row(i).iter().zip(v.iter()).enumerate() {
-            if c - vj < best {
-                best = c - vj;
-                argmin[i] = j;
-            }
-        }
-        if assigned[i] != NONE && argmin[i] == assigned[i] && row4col[argmin[i]] == NONE {
-            col4row[i] = argmin[i];
-            row4col[argmin[i]] = i;
+        let (_, j, _) = best_two(row(i), &p);
+        best[i] = j;
+        if assigned[i] == j && row4col[j] == NONE {
+            col4row[i] = j;
+            row4col[j] = i;
         }
     }
     let mut free = Vec::new();
     for i in 0..n {
         if col4row[i] == NONE {
-            if row4col[argmin[i]] == NONE {
-                col4row[i] = argmin[i];
-                row4col[argmin[i]] = i;
+            if row4col[best[i]] == NONE {
+                col4row[i] = best[i];
+                row4col[best[i]] = i;
             } else {
                 free.push(i);
             }
         }
     }
-    if std::env::var("LAPDBG").is_ok() {
-        eprintln!("auction: {phases} phases, {bids} bids, {} free", free.len());
-    }
     free
 }
+
+/// First auction ε, as a fraction of the range of the costs.
+const AUCTION_EPS_START: f64 = 0.02;
+/// Last auction ε, as a fraction of the range of the costs.
+const AUCTION_EPS_END: f64 = 1e-8;
+/// ε shrinks by this factor from one phase to the next.
+const AUCTION_SHRINK: f64 = 5.0;
+/// Work cap: at most this many bids per row in the whole auction (typical: 20–40).
+const AUCTION_MAX_BIDS_PER_ROW: usize = 100;
 
 // ---------------------------------------------------------------------------
 // Kernel and energy statistics
@@ -586,16 +569,13 @@ pub fn mmd_rbf_multi(a: &Points, b: &Points, bandwidths: &[f64]) -> Result<f64> 
 /// between two distinct points of the pooled set `a ∪ b`.
 ///
 /// Uses at most the first [`MEDIAN_MAX_POINTS`] points of each set (O(N²)
-/// distances for N pooled points). Errors if fewer than 2 points are pooled,
-/// on NaN/inf or mismatched dimensions, and if the median distance is 0
+/// distances for N pooled points). Errors on an empty set, NaN/inf or
+/// mismatched dimensions, and if the median distance is 0
 /// (more than half the pairs coincide; choose a bandwidth by hand).
 pub fn median_bandwidth(a: &Points, b: &Points) -> Result<f64> {
     check_pair(a, b, "median_bandwidth")?;
     let pooled = a.head(MEDIAN_MAX_POINTS).concat(&b.head(MEDIAN_MAX_POINTS))?;
-    let np = pooled.len();
-    if np < 2 {
-        return Err(Error::invalid("input of median_bandwidth", "needs at least 2 points in total"));
-    }
+    let np = pooled.len(); // at least 2: both sets are non-empty
     let mut d = Vec::with_capacity(np * (np - 1) / 2);
     for i in 0..np {
         let x = pooled.row(i);
@@ -643,7 +623,7 @@ fn check_pairwise(a: &Points, b: &Points, func: &str, min_points: usize) -> Resu
         if p.len() < min_points {
             return Err(Error::invalid(
                 format!("{name} of {func}"),
-                format!("it has {} point(s), the unbiased estimator needs at least {min_points}", p.len()),
+                format!("it has {} point(s), {func} needs at least {min_points}", p.len()),
             ));
         }
         if p.len() > PAIRWISE_MAX_POINTS {
@@ -776,7 +756,10 @@ fn check_trajectory(trajectory: &[Points], times: &[f64], func: &str) -> Result<
         return Err(Error::ZeroCount { what: format!("the number of particles in the trajectory given to {func}") });
     }
     for (k, state) in trajectory.iter().enumerate() {
-        first.check_same_shape(state, &format!("state {k} of the trajectory given to {func} (state 0 sets the shape)"))?;
+        first.check_same_shape(
+            state,
+            &format!("state {k} of the trajectory given to {func} (state 0 sets the shape)"),
+        )?;
         state.check_finite(&format!("state {k} of the trajectory given to {func}"))?;
     }
     Ok(first.len())

@@ -344,10 +344,13 @@ pub struct Mlp<const D: usize, const H: usize, const TF: usize = 1, Dev: ModelDe
     dev: Dev,
     /// Every parameter's dfdx id is below this one.
     id_watermark: usize,
-    opt: Option<(OptimizerKind, Adam<MlpNet<D, H, TF, f32, Dev>, f32, Dev>)>,
+    opt: Option<(OptimizerKind, MlpAdam<D, H, TF, Dev>)>,
     grads: Option<Gradients<f32, Dev>>,
     steps: usize,
 }
+
+/// Adam's state for the layers of an [`Mlp`].
+type MlpAdam<const D: usize, const H: usize, const TF: usize, Dev> = Adam<MlpNet<D, H, TF, f32, Dev>, f32, Dev>;
 
 /// An [`Mlp`] with 16 Fourier time features.
 pub type FourierMlp<const D: usize, const H: usize> = Mlp<D, H, 16>;
@@ -397,7 +400,7 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
                 format!("raw time has one feature but the model has TF = {TF}; use Mlp<{D}, {H}> (TF = 1)"),
             )),
             TimeEmbedding::Fourier { max_frequency } => {
-                if TF % 2 != 0 {
+                if !TF.is_multiple_of(2) {
                     Err(Error::invalid("time embedding", format!("Fourier features come in sin/cos pairs: TF = {TF} must be even, e.g. FourierMlp<{D}, {H}> (TF = 16)")))
                 } else if !(max_frequency.is_finite() && max_frequency >= 1.0) {
                     Err(Error::invalid("time embedding", format!("max_frequency = {max_frequency} must be finite and ≥ 1")))

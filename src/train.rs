@@ -221,11 +221,11 @@ impl Trainer {
     pub fn train(&self, model: &mut dyn TrainableModel) -> Result<TrainReport> {
         let json = self.describe_json();
         let report = self.run(model, &mut |m: &dyn TrainableModel, step: usize| match &self.checkpoint {
-            Some((path, every)) if step % every == 0 => m.save_checkpoint(path, Some(json.clone())),
+            Some((path, every)) if step.is_multiple_of(*every) => m.save_checkpoint(path, Some(json.clone())),
             _ => Ok(()),
         })?;
         if let Some((path, every)) = &self.checkpoint {
-            if model.steps_trained() % every != 0 {
+            if !model.steps_trained().is_multiple_of(*every) {
                 model.save_checkpoint(path, Some(json))?;
             }
         }
@@ -313,7 +313,7 @@ impl ProgressLine {
             Some(s) => 0.95 * s + 0.05 * loss,
         });
         match self.mode {
-            Progress::Lines if step % self.every == 0 || step == 1 => {
+            Progress::Lines if step.is_multiple_of(self.every) || step == 1 => {
                 println!("{}", self.text(step, start));
                 let _ = std::io::stdout().flush();
             }
@@ -332,7 +332,7 @@ impl ProgressLine {
             Progress::Live => {
                 let _ = writeln!(std::io::stderr(), "\r{}\x1b[K", self.text(step, start));
             }
-            Progress::Lines if step % self.every != 0 && step > 1 => println!("{}", self.text(step, start)),
+            Progress::Lines if !step.is_multiple_of(self.every) && step > 1 => println!("{}", self.text(step, start)),
             _ => {}
         }
     }

@@ -1,0 +1,350 @@
+//! `course execute`: run notebooks headless, each in a fresh kernel, keep the
+//! executed copies, report timings, and fail on any error or panic.
+
+use crate::notebook::{self, median, Problem, TRAINING_TAG};
+use crate::paths::{show, Repo};
+use crate::proc::fmt_secs;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct ExecOptions {
+    /// Notebooks named on the command line (all of notebooks/ when empty).
+    pub notebooks: Vec<String>,
+    /// Where the executed copies go.
+    pub out: Option<PathBuf>,
+    /// Seconds per cell before it is stopped (0: no limit).
+    pub timeout: u64,
+    /// Keep running cells after an error or panic.
+    pub keep_going: bool,
+    /// Do not echo cell output while running.
+    pub quiet: bool,
+}
+
+/// The notebooks to run: the named ones (a path, or a name in notebooks/ with or
+/// without `.ipynb`), or every `*.ipynb` in notebooks/, sorted.
+pub fn select(repo: &Repo, names: &[String]) -> Result<Vec<PathBuf>, String> {
+    if names.is_empty() {
+        let dir = repo.notebooks();
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read {}: {e}", show(&dir)))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("ipynb"))
+            .collect();
+        v.sort();
+        if v.is_empty() {
+            return Err(format!("no notebooks (*.ipynb) in {}", show(&dir)));
+        }
+        return Ok(v);
+    }
+    names
+        .iter()
+        .map(|n| {
+            let direct = PathBuf::from(n);
+            let in_dir = repo.notebooks().join(n);
+            let with_ext = repo.notebooks().join(format!("{n}.ipynb"));
+            [direct, in_dir, with_ext]
+                .into_iter()
+                .find(|p| p.is_file())
+                .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+                .ok_or_else(|| format!("notebook not found: {n} (looked in the working folder and in notebooks/)"))
+        })
+        .collect()
+}
+
+/// One notebook's result.
+#[derive(Debug)]
+struct NbResult {
+    name: String,
+    executed: PathBuf,
+    ok: bool,
+    total: Option<f64>,
+    kernel_start: Option<f64>,
+    setup: Option<f64>,
+    median: Option<f64>,
+    /// (cell number, seconds) of the cells that counted for the median.
+    counted: Vec<f64>,
+    cells: Vec<Value>,
+    problems: Vec<Problem>,
+    failure: Option<String>,
+    warnings: Vec<String>,
+    figures: usize,
+}
+
+pub fn run(repo: &Repo, opts: &ExecOptions) -> Result<i32, String> {
+    let notebooks = select(repo, &opts.notebooks)?;
+    let out_dir = opts.out.clone().unwrap_or_else(|| repo.target().join("executed"));
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("cannot create {}: {e}", show(&out_dir)))?;
+    let out_dir = std::fs::canonicalize(&out_dir).unwrap_or(out_dir);
+    let runner = repo.scripts().join("run_notebook.py");
+
+    let mut results = Vec::new();
+    for (k, nb_path) in notebooks.iter().enumerate() {
+        let stem = nb_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "notebook".into());
+        let executed = out_dir.join(format!("{stem}.ipynb"));
+        let timings = out_dir.join(format!("{stem}.timings.json"));
+        let _ = std::fs::remove_file(&timings);
+        println!();
+        println!("==> [{}/{}] {} (fresh kernel)", k + 1, notebooks.len(), show(nb_path));
+        let mut cmd = Command::new(repo.venv_python());
+        cmd.arg(&runner)
+            .arg("--in")
+            .arg(nb_path)
+            .arg("--out")
+            .arg(&executed)
+            .arg("--timings")
+            .arg(&timings)
+            .arg("--kernel")
+            .arg(crate::evcxr::KERNEL_NAME)
+            .arg("--cwd")
+            .arg(nb_path.parent().unwrap_or(Path::new(".")))
+            .arg("--timeout")
+            .arg(opts.timeout.to_string());
+        if opts.keep_going {
+            cmd.arg("--keep-going");
+        }
+        if opts.quiet {
+            cmd.arg("--quiet");
+        }
+        for (k, v) in repo.jupyter_env() {
+            cmd.env(k, v);
+        }
+        let status = cmd.status().map_err(|e| format!("could not run {}: {e}", show(&runner)))?;
+        let mut r = analyse(&stem, nb_path, &executed, &timings, &out_dir);
+        if !status.success() && r.ok {
+            r.ok = false;
+            r.failure.get_or_insert_with(|| format!("the notebook runner exited with {status}"));
+        }
+        print_notebook(&r);
+        results.push(r);
+    }
+
+    let all_ok = results.iter().all(|r| r.ok);
+    print_summary(&results, &out_dir);
+    write_report(&results, &out_dir);
+    Ok(if all_ok { 0 } else { 1 })
+}
+
+fn read_json(p: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+}
+
+fn analyse(stem: &str, source: &Path, executed: &Path, timings: &Path, out_dir: &Path) -> NbResult {
+    let mut r = NbResult {
+        name: source.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        executed: executed.to_path_buf(),
+        ok: true,
+        total: None,
+        kernel_start: None,
+        setup: None,
+        median: None,
+        counted: Vec::new(),
+        cells: Vec::new(),
+        problems: Vec::new(),
+        failure: None,
+        warnings: Vec::new(),
+        figures: 0,
+    };
+    if let Some(src) = read_json(source) {
+        if let Some(diff) = notebook::check_setup_cell(&src) {
+            r.warnings.push(diff);
+        }
+    }
+    let Some(nb) = read_json(executed) else {
+        r.ok = false;
+        r.failure = Some(format!("no executed copy was written ({})", show(executed)));
+        return r;
+    };
+    r.problems = notebook::find_problems(&nb);
+    if !r.problems.is_empty() {
+        r.ok = false;
+    }
+
+    // Figures: also saved as files next to the executed notebook.
+    let figs = notebook::figures(&nb);
+    let fig_dir = out_dir.join(stem);
+    let _ = std::fs::remove_dir_all(&fig_dir);
+    if !figs.is_empty() && std::fs::create_dir_all(&fig_dir).is_ok() {
+        let mut per_cell = std::collections::HashMap::new();
+        for (index, ext, bytes) in &figs {
+            let n = per_cell.entry(*index).or_insert(0);
+            *n += 1;
+            let _ = std::fs::write(fig_dir.join(format!("cell{:02}-{}.{ext}", index + 1, n)), bytes);
+        }
+    }
+    r.figures = figs.len();
+
+    let Some(t) = read_json(timings) else {
+        r.ok = false;
+        r.failure.get_or_insert_with(|| "the runner wrote no timings (did it crash?)".into());
+        return r;
+    };
+    r.total = t.get("total_seconds").and_then(Value::as_f64);
+    r.kernel_start = t.get("kernel_start_seconds").and_then(Value::as_f64);
+    if let Some(f) = t.get("failure").filter(|f| !f.is_null()) {
+        r.ok = false;
+        r.failure = Some(format!(
+            "{}: {}",
+            f.get("kind").and_then(Value::as_str).unwrap_or("failure"),
+            f.get("message").and_then(Value::as_str).unwrap_or("")
+        ));
+    }
+    r.cells = t.get("cells").and_then(Value::as_array).cloned().unwrap_or_default();
+    let not_run = r.cells.iter().filter(|c| c.get("ran") != Some(&Value::Bool(true))).count();
+    if not_run > 0 {
+        r.ok = false;
+        r.failure.get_or_insert_with(|| format!("{not_run} cell(s) did not run"));
+    }
+    r.setup = r.cells.first().and_then(|c| c.get("seconds")).and_then(Value::as_f64);
+    r.counted = r
+        .cells
+        .iter()
+        .filter(|c| !cell_tags(c).iter().any(|t| t == TRAINING_TAG))
+        .filter_map(|c| c.get("seconds").and_then(Value::as_f64))
+        .collect();
+    r.median = median(&r.counted);
+    r
+}
+
+fn cell_tags(c: &Value) -> Vec<String> {
+    c.get("tags")
+        .and_then(Value::as_array)
+        .map(|t| t.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn opt_secs(s: Option<f64>) -> String {
+    s.map(fmt_secs).unwrap_or_else(|| "-".into())
+}
+
+fn print_notebook(r: &NbResult) {
+    println!();
+    println!(
+        "--- {}: {}  (whole notebook {}, kernel start {})",
+        r.name,
+        if r.ok { "OK" } else { "FAILED" },
+        opt_secs(r.total),
+        opt_secs(r.kernel_start)
+    );
+    for c in &r.cells {
+        let n = c.get("number").and_then(Value::as_u64).unwrap_or(0);
+        let idx = c.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let tags = cell_tags(c);
+        let secs = c.get("seconds").and_then(Value::as_f64);
+        let ran = c.get("ran") == Some(&Value::Bool(true));
+        let verdict = match r.problems.iter().find(|p| p.index == idx) {
+            Some(p) => p.kind.to_uppercase(),
+            None if ran => "ok".into(),
+            None => "not run".into(),
+        };
+        let tag = if tags.is_empty() { String::new() } else { format!("[{}]", tags.join(",")) };
+        let first = c.get("first_line").and_then(Value::as_str).unwrap_or("");
+        println!("    cell {n:>2}  {:>8}  {verdict:<7} {tag:<11} {}", opt_secs(secs), truncate(first, 60));
+    }
+    let excluded = r.cells.len().saturating_sub(r.counted.len());
+    println!(
+        "    median cell time {} over {} cell(s) ({} `{TRAINING_TAG}` cell(s) excluded); set-up cell {}",
+        opt_secs(r.median),
+        r.counted.len(),
+        excluded,
+        opt_secs(r.setup)
+    );
+    println!(
+        "    executed copy: {}{}",
+        show(&r.executed),
+        if r.figures > 0 { format!(" ({} figure(s) saved)", r.figures) } else { String::new() }
+    );
+    for w in &r.warnings {
+        println!("    warning: {}", w.replace('\n', "\n      "));
+    }
+    for p in &r.problems {
+        println!("    {} in cell {}:", p.kind.to_uppercase(), number_of(r, p.index));
+        for line in p.excerpt.lines() {
+            println!("      {line}");
+        }
+    }
+    if let Some(f) = &r.failure {
+        println!("    failure: {f}");
+    }
+}
+
+fn number_of(r: &NbResult, index: usize) -> String {
+    r.cells
+        .iter()
+        .find(|c| c.get("index").and_then(Value::as_u64) == Some(index as u64))
+        .and_then(|c| c.get("number").and_then(Value::as_u64))
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| format!("#{index}"))
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}...", s.chars().take(n).collect::<String>())
+    }
+}
+
+fn print_summary(results: &[NbResult], out_dir: &Path) {
+    println!();
+    println!("=== Summary ({} notebook(s), executed copies in {})", results.len(), show(out_dir));
+    let w = results.iter().map(|r| r.name.len()).max().unwrap_or(8).max(8);
+    println!(
+        "    {:<w$}  {:<6}  {:>9}  {:>9}  {:>6}  {:>12}",
+        "notebook", "status", "total", "set-up", "cells", "median cell"
+    );
+    for r in results {
+        println!(
+            "    {:<w$}  {:<6}  {:>9}  {:>9}  {:>6}  {:>12}",
+            r.name,
+            if r.ok { "ok" } else { "FAILED" },
+            opt_secs(r.total),
+            opt_secs(r.setup),
+            r.cells.len(),
+            opt_secs(r.median)
+        );
+    }
+    let total: f64 = results.iter().filter_map(|r| r.total).sum();
+    let all: Vec<f64> = results.iter().flat_map(|r| r.counted.iter().copied()).collect();
+    println!(
+        "    all notebooks: {}; median cell time {} (training cells excluded)",
+        fmt_secs(total),
+        opt_secs(median(&all))
+    );
+    let failed: Vec<&str> = results.iter().filter(|r| !r.ok).map(|r| r.name.as_str()).collect();
+    if !failed.is_empty() {
+        println!("    failed: {}", failed.join(", "));
+    }
+    // The closing line, in the plain "N passed, N failed" form CI logs understand.
+    println!("notebooks: {} passed, {} failed", results.len() - failed.len(), failed.len());
+}
+
+fn write_report(results: &[NbResult], out_dir: &Path) {
+    let nbs: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            json!({
+                "notebook": r.name,
+                "executed": r.executed,
+                "ok": r.ok,
+                "total_seconds": r.total,
+                "kernel_start_seconds": r.kernel_start,
+                "setup_cell_seconds": r.setup,
+                "median_cell_seconds": r.median,
+                "cells": r.cells,
+                "problems": r.problems.iter().map(|p| json!({"index": p.index, "kind": p.kind, "excerpt": p.excerpt})).collect::<Vec<_>>(),
+                "failure": r.failure,
+                "figures": r.figures,
+            })
+        })
+        .collect();
+    let all: Vec<f64> = results.iter().flat_map(|r| r.counted.iter().copied()).collect();
+    let report = json!({
+        "notebooks": nbs,
+        "total_seconds": results.iter().filter_map(|r| r.total).sum::<f64>(),
+        "median_cell_seconds": median(&all),
+        "ok": results.iter().all(|r| r.ok),
+    });
+    let _ = std::fs::write(out_dir.join("report.json"), serde_json::to_string_pretty(&report).unwrap_or_default());
+}

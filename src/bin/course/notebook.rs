@@ -1,0 +1,299 @@
+//! Reading notebooks (.ipynb JSON): the set-up cell, cell tags, and the checks
+//! `course execute` makes on an executed copy (errors, panics, figures).
+
+use serde_json::Value;
+
+/// The first cell of every course notebook, exactly.
+///
+/// `path = ".."` is resolved by evcxr against the kernel's working folder,
+/// which Jupyter (and `course execute`) set to the notebook's folder.
+pub const SETUP_CELL: &str = ":dep flowmatch = { path = \"..\" }\nuse flowmatch::prelude::*;";
+
+/// The cell tag that marks a training cell (left out of the median cell time).
+pub const TRAINING_TAG: &str = "training";
+
+/// What evcxr prints when a cell panics. evcxr still replies "ok" to such a
+/// cell, so outputs must be searched for it.
+pub const PANIC_MARKER: &str = "panicked at";
+
+/// A notebook's source as one string (nbformat allows a string or a list of lines).
+pub fn text_of(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts.iter().filter_map(Value::as_str).collect(),
+        _ => String::new(),
+    }
+}
+
+/// The code cells of a notebook, as (index in the cell list, cell).
+pub fn code_cells(nb: &Value) -> Vec<(usize, &Value)> {
+    nb.get("cells")
+        .and_then(Value::as_array)
+        .map(|cells| {
+            cells
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.get("cell_type").and_then(Value::as_str) == Some("code"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks that the first code cell is [`SETUP_CELL`] (ignoring surrounding
+/// whitespace). Returns a description of the difference, if any.
+pub fn check_setup_cell(nb: &Value) -> Option<String> {
+    let cells = code_cells(nb);
+    let Some((_, first)) = cells.first() else {
+        return Some("the notebook has no code cell".into());
+    };
+    let src = text_of(first.get("source"));
+    if src.trim() == SETUP_CELL {
+        None
+    } else {
+        Some(format!("the first code cell should be exactly:\n{SETUP_CELL}\nbut it is:\n{}", src.trim()))
+    }
+}
+
+/// Something wrong found in a cell's outputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    /// Index of the cell in the notebook's cell list.
+    pub index: usize,
+    /// "error" (an error output) or "panic" (`panicked at` in any output).
+    pub kind: &'static str,
+    /// A few lines around the problem.
+    pub excerpt: String,
+}
+
+/// All text of one output: stream text, error name, value and traceback, and
+/// the text/plain of display data and execute results.
+pub fn output_texts(output: &Value) -> Vec<String> {
+    let kind = output.get("output_type").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "stream" => vec![text_of(output.get("text"))],
+        "error" => {
+            let mut v = vec![
+                output.get("ename").and_then(Value::as_str).unwrap_or("").to_owned(),
+                output.get("evalue").and_then(Value::as_str).unwrap_or("").to_owned(),
+            ];
+            if let Some(tb) = output.get("traceback").and_then(Value::as_array) {
+                v.extend(tb.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+            v
+        }
+        "display_data" | "execute_result" => vec![text_of(output.pointer("/data/text~1plain"))],
+        _ => Vec::new(),
+    }
+}
+
+/// Removes ANSI colour codes (evcxr colours its compile errors).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// At most `max` lines of `text` starting at the line that contains `needle`
+/// (or the first lines when it is absent).
+fn excerpt(text: &str, needle: Option<&str>, max: usize) -> String {
+    let text = strip_ansi(text);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = needle.and_then(|n| lines.iter().position(|l| l.contains(n))).unwrap_or(0);
+    lines[start..].iter().take(max).copied().collect::<Vec<_>>().join("\n")
+}
+
+/// Every error output and every output mentioning [`PANIC_MARKER`], cell by cell.
+pub fn find_problems(nb: &Value) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (index, cell) in code_cells(nb) {
+        let Some(outputs) = cell.get("outputs").and_then(Value::as_array) else { continue };
+        for output in outputs {
+            let texts = output_texts(output);
+            let is_error = output.get("output_type").and_then(Value::as_str) == Some("error");
+            if let Some(t) = texts.iter().find(|t| t.contains(PANIC_MARKER)) {
+                problems.push(Problem { index, kind: "panic", excerpt: excerpt(t, Some(PANIC_MARKER), 6) });
+            } else if is_error {
+                problems.push(Problem { index, kind: "error", excerpt: excerpt(&texts.join("\n"), None, 12) });
+            }
+        }
+    }
+    problems
+}
+
+/// A figure found in the outputs: (cell index, file extension, bytes).
+pub type Figure = (usize, &'static str, Vec<u8>);
+
+/// Every SVG and PNG in the display data and execute results.
+pub fn figures(nb: &Value) -> Vec<Figure> {
+    let mut out = Vec::new();
+    for (index, cell) in code_cells(nb) {
+        let Some(outputs) = cell.get("outputs").and_then(Value::as_array) else { continue };
+        for output in outputs {
+            let Some(data) = output.get("data") else { continue };
+            if let Some(svg) = data.get("image/svg+xml") {
+                out.push((index, "svg", text_of(Some(svg)).into_bytes()));
+            }
+            if let Some(png) = data.get("image/png") {
+                if let Some(bytes) = base64_decode(&text_of(Some(png))) {
+                    out.push((index, "png", bytes));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Standard base64 (whitespace ignored); `None` on a bad character.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            b' ' | b'\n' | b'\r' | b'\t' => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// The median of `v` (mean of the middle two for an even count); `None` when empty.
+pub fn median(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let n = s.len();
+    Some(if n % 2 == 1 { s[n / 2] } else { 0.5 * (s[n / 2 - 1] + s[n / 2]) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn nb(cells: Vec<Value>) -> Value {
+        json!({ "cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5 })
+    }
+
+    fn code(src: &str, outputs: Vec<Value>) -> Value {
+        json!({ "cell_type": "code", "source": src, "metadata": {}, "outputs": outputs, "execution_count": 1 })
+    }
+
+    #[test]
+    fn finds_a_panic_in_stderr_even_though_the_cell_is_ok() {
+        let n = nb(vec![
+            code(SETUP_CELL, vec![]),
+            code(
+                "panic!()",
+                vec![json!({"output_type": "stream", "name": "stderr",
+                "text": ["thread '<unnamed>' panicked at src/lib.rs:3:1:\n", "boom\n"]})],
+            ),
+        ]);
+        let p = find_problems(&n);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].kind, "panic");
+        assert_eq!(p[0].index, 1);
+        assert!(p[0].excerpt.contains("boom"));
+    }
+
+    #[test]
+    fn finds_panics_in_stdout_and_text_plain_and_errors() {
+        let n = nb(vec![
+            code("a", vec![json!({"output_type": "stream", "name": "stdout", "text": "x panicked at y"})]),
+            code(
+                "b",
+                vec![json!({"output_type": "display_data", "metadata": {},
+                "data": {"text/plain": ["it panicked at here"]}})],
+            ),
+            code(
+                "c",
+                vec![json!({"output_type": "error", "ename": "Error", "evalue": "\u{1b}[31mmismatched types\u{1b}[0m",
+                "traceback": []})],
+            ),
+            code("d", vec![json!({"output_type": "stream", "name": "stdout", "text": "all fine"})]),
+        ]);
+        let p = find_problems(&n);
+        let kinds: Vec<_> = p.iter().map(|p| (p.index, p.kind)).collect();
+        assert_eq!(kinds, vec![(0, "panic"), (1, "panic"), (2, "error")]);
+        assert!(p[2].excerpt.contains("mismatched types") && !p[2].excerpt.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn setup_cell_check() {
+        assert_eq!(check_setup_cell(&nb(vec![code(&format!("{SETUP_CELL}\n"), vec![])])), None);
+        assert!(check_setup_cell(&nb(vec![code(":dep flowmatch = \"*\"", vec![])])).is_some());
+        assert!(check_setup_cell(&nb(vec![])).is_some());
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(base64_decode("aGVs\nbG8h").unwrap(), b"hello!");
+        assert_eq!(base64_decode("a$"), None);
+    }
+
+    #[test]
+    fn figures_are_extracted() {
+        let n = nb(vec![code(
+            "f",
+            vec![json!({"output_type": "display_data", "metadata": {},
+            "data": {"image/svg+xml": "<svg/>", "image/png": "aGk=", "text/plain": "fig"}})],
+        )]);
+        let f = figures(&n);
+        assert_eq!(f, vec![(0, "svg", b"<svg/>".to_vec()), (0, "png", b"hi".to_vec())]);
+    }
+
+    /// Every committed notebook starts with the same set-up cell and is valid JSON.
+    #[test]
+    fn committed_notebooks_start_with_the_setup_cell() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks");
+        let Ok(entries) = std::fs::read_dir(&dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.extension().and_then(|e| e.to_str()) != Some("ipynb") {
+                continue;
+            }
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap())
+                .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", p.display()));
+            if let Some(diff) = check_setup_cell(&v) {
+                panic!("{}: {diff}", p.display());
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Exercise 5 (notebook 7.4): one Euler step of the sampling ODE.
+//!
+//! Sampling solves dx/dt = u_t(x). Euler's method follows the velocity at the
+//! start of the step for the whole step of length h:
+//!
+//! ```text
+//! x_{t+h} ≈ x + h u_t(x)
+//! ```
+//!
+//! The student writes
+//! `fn euler_step(field: &dyn VectorField, x: &Points, t: f64, h: f64) -> Points`
+//! for a whole batch (one row per point); the checker compares it with the
+//! formula on time-dependent linear and nonlinear fields.
+
+use super::fields::{Kind, TestField};
+use super::text;
+use super::{Exercise, Verdict};
+use crate::field::VectorField;
+use crate::points::Points;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use std::time::Duration;
+
+/// Exercise 5: `euler_step`, 10 points.
+pub static EXERCISE: Exercise = Exercise {
+    number: 5,
+    name: "euler_step",
+    title: "One Euler step x + h·u_t(x) on a batch",
+    notebook: "7.4",
+    file: "exercises/05_euler_step.rs",
+    points: 10,
+    time_limit: Duration::from_secs(10),
+    hint: "evaluate the field once, at the points x and the start time t (field.eval(x, t)), then move every \
+           point by h times its velocity: x + h·u_t(x) (x.plus_scaled(h, &u) does exactly that).",
+};
+
+/// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
+pub fn check<F>(f: F) -> Verdict
+where
+    F: Fn(&dyn VectorField, &Points, f64, f64) -> Points + Send + 'static,
+{
+    super::print(grade(f))
+}
+
+/// Grades `f` without printing, on a worker thread with the exercise's time limit.
+pub fn grade<F>(f: F) -> Verdict
+where
+    F: Fn(&dyn VectorField, &Points, f64, f64) -> Points + Send + 'static,
+{
+    super::judge(&EXERCISE, move || compare(&f))
+}
+
+/// Compares `f` with x + h u_t(x) on the calling thread (no guard).
+pub fn compare<F>(f: &F) -> Result<(), String>
+where
+    F: Fn(&dyn VectorField, &Points, f64, f64) -> Points + ?Sized,
+{
+    let mut rng = StdRng::seed_from_u64(0x7405);
+    let cases = [
+        (Kind::Linear, 1usize, 1usize, 0.0, 0.1),
+        (Kind::Linear, 5, 2, 0.25, 0.05),
+        (Kind::Nonlinear, 8, 3, 0.9, 0.1),
+        (Kind::TimeOnly, 4, 2, 0.5, 0.2),
+        (Kind::Nonlinear, 3, 2, 0.0, 1.0),
+        (Kind::Linear, 6, 3, 0.99, 0.01),
+        (Kind::Nonlinear, 2, 5, 0.6, 0.3),
+    ];
+    for (kind, n, d, t, h) in cases {
+        let field = TestField::new(kind);
+        let x = Points::from_fn(n, d, |_, _| rng.sample::<f64, _>(StandardNormal) + rng.gen::<f64>());
+        let want = x.plus_scaled(h, &field.batch(&x, t));
+        let got = f(&field, &x, t, h);
+        let context = format!(
+            "For the field {} at t = {} with h = {} ({n} point{} in {d} dimension{}),",
+            field.describe(),
+            text::num(t),
+            text::num(h),
+            if n == 1 { "" } else { "s" },
+            if d == 1 { "" } else { "s" }
+        );
+        text::check_shape("x after the step", &got, &want, &context)?;
+        if let Some(i) = text::first_bad_row(&got, &want, 1e-10) {
+            let mid = x.plus_scaled(0.5 * h, &field.batch(&x, t));
+            let suspects = [
+                ("the step size h is missing: that is x + u_t(x)", x.plus_scaled(1.0, &field.batch(&x, t)).into_vec()),
+                (
+                    "the field was evaluated at t + h, not at the start of the step",
+                    x.plus_scaled(h, &field.batch(&x, t + h)).into_vec(),
+                ),
+                ("the sign is flipped: that is x − h·u_t(x)", x.plus_scaled(-h, &field.batch(&x, t)).into_vec()),
+                ("that moves by h/2 instead of h", mid.clone().into_vec()),
+                (
+                    "that is a midpoint step, not an Euler step",
+                    x.plus_scaled(h, &field.batch(&mid, t + 0.5 * h)).into_vec(),
+                ),
+            ];
+            let mut why = text::diagnose(got.as_slice(), &suspects, 1e-10).map(str::to_string);
+            if why.is_none() && field.evals() == 0 {
+                why = Some("your step never evaluated the field".into());
+            }
+            let (g, w) = text::vector_pair(got.row(i), want.row(i));
+            return Err(format!(
+                "{context} row {i} of your result was {g}; expected {w} for x = {}{}.",
+                text::vector(x.row(i)),
+                text::remark(why.as_deref())
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! Exercise 1 (notebook 7.3): the CondOT interpolant.
+//!
+//! The conditional optimal-transport path moves a noise point x₀ to a data
+//! point x₁ along a straight line at constant speed:
+//!
+//! ```text
+//! x_t = t x₁ + (1 − t) x₀,    t ∈ [0, 1]
+//! ```
+//!
+//! so x_0 is the noise and x_1 the data. The student writes
+//! `fn interpolant(x0: &[f64], x1: &[f64], t: f64) -> Vec<f64>` for one point
+//! of any dimension; the checker compares it with this formula in dimensions
+//! 1, 2, 3 and 5 at t = 0, t = 1, t close to 1 and random times.
+
+use super::text::{self, close};
+use super::{Exercise, Verdict};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use std::time::Duration;
+
+/// Exercise 1: `interpolant`, 10 points.
+pub static EXERCISE: Exercise = Exercise {
+    number: 1,
+    name: "interpolant",
+    title: "The CondOT interpolant x_t = t·x1 + (1 − t)·x0",
+    notebook: "7.3",
+    file: "exercises/01_interpolant.rs",
+    points: 10,
+    time_limit: Duration::from_secs(10),
+    hint: "x_t runs in a straight line from the noise x0 (at t = 0) to the data point x1 (at t = 1): \
+           coordinate by coordinate, x_t = t·x1 + (1 − t)·x0. Return one number per coordinate.",
+};
+
+/// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
+pub fn check<F>(f: F) -> Verdict
+where
+    F: Fn(&[f64], &[f64], f64) -> Vec<f64> + Send + 'static,
+{
+    super::print(grade(f))
+}
+
+/// Grades `f` without printing, on a worker thread with the exercise's time limit.
+pub fn grade<F>(f: F) -> Verdict
+where
+    F: Fn(&[f64], &[f64], f64) -> Vec<f64> + Send + 'static,
+{
+    super::judge(&EXERCISE, move || compare(&f))
+}
+
+/// The reference: x_t = t x₁ + (1 − t) x₀.
+fn expected(x0: &[f64], x1: &[f64], t: f64) -> Vec<f64> {
+    x0.iter().zip(x1).map(|(a, b)| t * b + (1.0 - t) * a).collect()
+}
+
+/// Compares `f` with x_t = t x₁ + (1 − t) x₀ on the calling thread (no guard):
+/// `Err` says on which input `f` was wrong, what it returned and what was expected.
+pub fn compare<F>(f: &F) -> Result<(), String>
+where
+    F: Fn(&[f64], &[f64], f64) -> Vec<f64> + ?Sized,
+{
+    let mut cases: Vec<(Vec<f64>, Vec<f64>, f64)> = vec![(vec![0.0, 0.0], vec![2.0, 2.0], 0.25)];
+    let mut rng = StdRng::seed_from_u64(0x7301);
+    for d in [1usize, 2, 3, 5] {
+        let mut times = vec![0.0, 1.0, 0.25, 1.0 - 1e-9, 1e-3];
+        times.extend((0..3).map(|_| rng.gen::<f64>()));
+        for t in times {
+            let x0: Vec<f64> = (0..d).map(|_| rng.sample(StandardNormal)).collect();
+            let x1: Vec<f64> = (0..d).map(|_| 3.0 * rng.sample::<f64, _>(StandardNormal) + 1.5).collect();
+            cases.push((x0, x1, t));
+        }
+    }
+    for (x0, x1, t) in &cases {
+        let (x0, x1, t) = (x0.as_slice(), x1.as_slice(), *t);
+        let context = format!("For x0 = {}, x1 = {} and t = {},", text::vector(x0), text::vector(x1), text::num(t));
+        let got = f(x0, x1, t);
+        let want = expected(x0, x1, t);
+        text::check_len("x_t", got.len(), want.len(), &context)?;
+        if !got.iter().zip(&want).all(|(&g, &w)| close(g, w, 1e-9)) {
+            let suspects = [
+                ("t and 1 − t are swapped: that is t·x0 + (1 − t)·x1", expected(x1, x0, t)),
+                ("that is x1 − x0, the velocity, not the position", x1.iter().zip(x0).map(|(b, a)| b - a).collect()),
+            ];
+            let (g, w) = text::vector_pair(&got, &want);
+            return Err(format!(
+                "{context} your x_t was {g}; expected {w}{}.",
+                text::remark(text::diagnose(&got, &suspects, 1e-9))
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! Exercise 7 (notebook 7.4): one Conditional Flow Matching training step.
+//!
+//! The body of the training loop: given a batch of noise points x₀, data
+//! points x₁ and times t (one per row), build the CFM regression batch on the
+//! CondOT path and take one optimiser step on it:
+//!
+//! ```text
+//! x_t,i    = t_i x₁ᵢ + (1 − t_i) x₀ᵢ          (exercise 1, row by row)
+//! target_i = x₁ᵢ − x₀ᵢ                          (exercise 2)
+//! loss     = 1/(n d) Σᵢ ‖v_θ(x_t,i, t_i) − target_i‖²   (exercise 4), minimised by one Adam step
+//! ```
+//!
+//! The student writes
+//! `fn train_step(model: &mut dyn TrainableModel, x0: &Points, x1: &Points, t: &[f64], opt: &OptimizerConfig) -> f64`,
+//! which puts the batch in a [`TrainBatch`] (no labels), calls
+//! [`TrainableModel::train_step`] once and returns what it returns: the loss
+//! before the update.
+//!
+//! The checker trains a fresh `Net::mlp(2, 32)` on one fixed batch (t = 0,
+//! t = 1 and t close to 1 included) by calling the student's function 30
+//! times. Before every call it computes the true CFM loss of the model on that
+//! batch, with the correct x_t and target; the value the student's function
+//! returns must equal it (so a flipped target or swapped t and 1 − t fail on
+//! the first call), each call must take exactly one optimiser step, and the
+//! true loss must drop by at least 30 % over the 30 calls. A short second run
+//! on a one-dimensional model checks that nothing assumes d = 2.
+
+use super::text::{self, close};
+use super::{Exercise, Verdict};
+use crate::model::{MlpConfig, Net, OptimizerConfig, OptimizerKind, TrainBatch, TrainableModel};
+use crate::points::Points;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use std::time::Duration;
+
+/// Exercise 7: `train_step`, 20 points.
+pub static EXERCISE: Exercise = Exercise {
+    number: 7,
+    name: "train_step",
+    title: "One CFM training step: build x_t and the target, then call model.train_step",
+    notebook: "7.4",
+    file: "exercises/07_train_step.rs",
+    points: 20,
+    time_limit: Duration::from_secs(60),
+    hint: "row i of x_t is t[i]·x1_i + (1 − t[i])·x0_i (each row has its own time) and its target is \
+           x1_i − x0_i; put them in TrainBatch { x_t, t: t.to_vec(), target, cond: None }, call \
+           model.train_step(&batch, opt) exactly once and return the loss it gives back.",
+};
+
+/// Calls of the student's function in the main run.
+const STEPS: usize = 30;
+/// The true loss must end below this fraction of where it started.
+const MAX_RATIO: f64 = 0.7;
+
+/// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
+pub fn check<F>(f: F) -> Verdict
+where
+    F: Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + Send + 'static,
+{
+    super::print(grade(f))
+}
+
+/// Grades `f` without printing, on a worker thread with the exercise's time limit.
+pub fn grade<F>(f: F) -> Verdict
+where
+    F: Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + Send + 'static,
+{
+    super::judge(&EXERCISE, move || compare(&f))
+}
+
+/// The regression batch with x_t = a_i x₁ + b_i x₀ and target = c (x₁ − x₀), (a_i, b_i) from `coef(t_i)`.
+fn batch(x0: &Points, x1: &Points, t: &[f64], coef: impl Fn(f64) -> (f64, f64), sign: f64) -> TrainBatch {
+    let (n, d) = x0.shape();
+    let x_t = Points::from_fn(n, d, |i, j| {
+        let (a, b) = coef(t[i]);
+        a * x1.row(i)[j] + b * x0.row(i)[j]
+    });
+    let target = Points::from_fn(n, d, |i, j| sign * (x1.row(i)[j] - x0.row(i)[j]));
+    TrainBatch { x_t, t: t.to_vec(), target, cond: None }
+}
+
+/// One training run: `calls` calls of `f` on a fixed batch of `n` points in `dim` dimensions.
+/// Returns the true loss before the first and after the last call.
+fn run<F>(f: &F, dim: usize, n: usize, calls: usize, seed: u64) -> Result<(f64, f64), String>
+where
+    F: Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + ?Sized,
+{
+    let setup = |e: crate::Error| format!("the grader could not set up its test ({e})");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut model = Net::mlp_with(dim, 32, MlpConfig { seed, ..MlpConfig::default() }).map_err(setup)?;
+    let x0 = Points::from_fn(n, dim, |_, _| rng.sample(StandardNormal));
+    let x1 = Points::from_fn(n, dim, |_, j| 0.3 * rng.sample::<f64, _>(StandardNormal) + [2.5, -1.5][j % 2]);
+    let mut t: Vec<f64> = (0..n).map(|_| rng.gen::<f64>()).collect();
+    t[0] = 0.0;
+    t[1] = 1.0;
+    t[2] = 1.0 - 1e-6;
+    let opt = OptimizerConfig { kind: OptimizerKind::Adam, lr: 1e-2 };
+    let good = batch(&x0, &x1, &t, |s| (s, 1.0 - s), 1.0);
+    let suspects = [
+        (
+            "the loss with the target x0 − x1: the sign of the target is flipped",
+            batch(&x0, &x1, &t, |s| (s, 1.0 - s), -1.0),
+        ),
+        ("the loss with x_t = (1 − t)·x1 + t·x0: t and 1 − t are swapped", batch(&x0, &x1, &t, |s| (1.0 - s, s), 1.0)),
+        ("the loss with x_t = x0: the points were not moved along the path", batch(&x0, &x1, &t, |_| (0.0, 1.0), 1.0)),
+        ("the loss with x_t = x1: the points were not moved along the path", batch(&x0, &x1, &t, |_| (1.0, 0.0), 1.0)),
+    ];
+    let first = model.loss(&good).map_err(setup)?;
+    for call in 1..=calls {
+        let before = model.loss(&good).map_err(setup)?;
+        let mut suspect_losses = Vec::with_capacity(suspects.len());
+        for (what, b) in &suspects {
+            suspect_losses.push((*what, vec![model.loss(b).map_err(setup)?]));
+        }
+        let steps_before = model.steps_trained();
+        let got = f(&mut model, &x0, &x1, &t, &opt);
+        let taken = model.steps_trained().saturating_sub(steps_before);
+        let context =
+            format!("On call {call} (a batch of {n} points in {dim} dimension{}),", if dim == 1 { "" } else { "s" });
+        if taken != 1 {
+            return Err(format!(
+                "{context} your train_step took {taken} optimiser steps (calls of model.train_step); it must take \
+                 exactly one."
+            ));
+        }
+        if !close(got, before, 1e-4) {
+            let (g, w) = text::num_pair(got, before);
+            let why = text::diagnose(&[got], &suspect_losses, 1e-4).map(|d| format!("yours is {d}"));
+            return Err(format!(
+                "{context} your train_step returned {g}; expected {w}, the loss of the model before the step on the \
+                 batch x_t = t·x1 + (1 − t)·x0 with target x1 − x0{}.",
+                text::remark(why.as_deref())
+            ));
+        }
+    }
+    let last = model.loss(&good).map_err(setup)?;
+    Ok((first, last))
+}
+
+/// Trains fresh models with `f` and checks the returned losses, the number of
+/// optimiser steps and the drop of the true CFM loss, on the calling thread (no guard).
+pub fn compare<F>(f: &F) -> Result<(), String>
+where
+    F: Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + ?Sized,
+{
+    let (first, last) = run(f, 2, 128, STEPS, 0x7407)?;
+    let dropped = last < MAX_RATIO * first;
+    if !dropped {
+        let (a, b) = text::num_pair(first, last);
+        return Err(format!(
+            "After {STEPS} calls on the same batch the true CFM loss went from {a} to {b}; with the right batch it \
+             drops below {} % of where it started. Pass `opt` on to model.train_step unchanged.",
+            MAX_RATIO * 100.0
+        ));
+    }
+    run(f, 1, 16, 3, 0x7417)?;
+    Ok(())
+}

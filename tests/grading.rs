@@ -1,0 +1,627 @@
+//! The graded exercises: every checker passes the reference solutions in
+//! `solutions/`, reports the untouched stubs in `exercises/` as "not yet
+//! solved", and fails every typical wrong answer in `tests/fixtures/wrong/`.
+//! Also: panics, `todo!()` and endless loops in student code, the score table,
+//! the `course grade` command, and the notebook student/instructor generator.
+
+use flowmatch::grade::notebook::{self, Audience};
+use flowmatch::grade::{self, Guarded, Outcome, Verdict};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+// The reference solutions.
+#[allow(unused_variables, dead_code)]
+#[path = "../solutions/04_cfm_loss.rs"]
+mod sol_cfm_loss;
+#[allow(unused_variables, dead_code)]
+#[path = "../solutions/02_condot_velocity.rs"]
+mod sol_condot_velocity;
+#[allow(unused_variables, dead_code)]
+#[path = "../solutions/05_euler_step.rs"]
+mod sol_euler_step;
+#[allow(unused_variables, dead_code)]
+#[path = "../solutions/03_gaussian_velocity.rs"]
+mod sol_gaussian_velocity;
+#[allow(unused_variables, dead_code)]
+#[path = "../solutions/01_interpolant.rs"]
+mod sol_interpolant;
+#[allow(unused_variables, dead_code)]
+#[path = "../solutions/06_midpoint_step.rs"]
+mod sol_midpoint_step;
+#[allow(unused_variables, dead_code)]
+#[path = "../solutions/08_sample_euler.rs"]
+mod sol_sample_euler;
+#[allow(unused_variables, dead_code)]
+#[path = "../solutions/07_train_step.rs"]
+mod sol_train_step;
+
+// The stubs students start from.
+#[allow(unused_variables, dead_code)]
+#[path = "../exercises/04_cfm_loss.rs"]
+mod stub_cfm_loss;
+#[allow(unused_variables, dead_code)]
+#[path = "../exercises/02_condot_velocity.rs"]
+mod stub_condot_velocity;
+#[allow(unused_variables, dead_code)]
+#[path = "../exercises/05_euler_step.rs"]
+mod stub_euler_step;
+#[allow(unused_variables, dead_code)]
+#[path = "../exercises/03_gaussian_velocity.rs"]
+mod stub_gaussian_velocity;
+#[allow(unused_variables, dead_code)]
+#[path = "../exercises/01_interpolant.rs"]
+mod stub_interpolant;
+#[allow(unused_variables, dead_code)]
+#[path = "../exercises/06_midpoint_step.rs"]
+mod stub_midpoint_step;
+#[allow(unused_variables, dead_code)]
+#[path = "../exercises/08_sample_euler.rs"]
+mod stub_sample_euler;
+#[allow(unused_variables, dead_code)]
+#[path = "../exercises/07_train_step.rs"]
+mod stub_train_step;
+
+// Typical wrong answers, one module per exercise.
+#[allow(unused_variables, dead_code)]
+#[path = "fixtures/wrong/04_cfm_loss.rs"]
+mod wrong_cfm_loss;
+#[allow(unused_variables, dead_code)]
+#[path = "fixtures/wrong/02_condot_velocity.rs"]
+mod wrong_condot_velocity;
+#[allow(unused_variables, dead_code)]
+#[path = "fixtures/wrong/05_euler_step.rs"]
+mod wrong_euler_step;
+#[allow(unused_variables, dead_code)]
+#[path = "fixtures/wrong/03_gaussian_velocity.rs"]
+mod wrong_gaussian_velocity;
+#[allow(unused_variables, dead_code)]
+#[path = "fixtures/wrong/01_interpolant.rs"]
+mod wrong_interpolant;
+#[allow(unused_variables, dead_code)]
+#[path = "fixtures/wrong/06_midpoint_step.rs"]
+mod wrong_midpoint_step;
+#[allow(unused_variables, dead_code)]
+#[path = "fixtures/wrong/08_sample_euler.rs"]
+mod wrong_sample_euler;
+#[allow(unused_variables, dead_code)]
+#[path = "fixtures/wrong/07_train_step.rs"]
+mod wrong_train_step;
+
+/// The reference solutions, by function name.
+mod sol {
+    pub use super::{sol_cfm_loss::*, sol_condot_velocity::*, sol_euler_step::*, sol_gaussian_velocity::*};
+    pub use super::{sol_interpolant::*, sol_midpoint_step::*, sol_sample_euler::*, sol_train_step::*};
+}
+
+/// The untouched stubs, by function name.
+mod stub {
+    pub use super::{stub_cfm_loss::*, stub_condot_velocity::*, stub_euler_step::*, stub_gaussian_velocity::*};
+    pub use super::{stub_interpolant::*, stub_midpoint_step::*, stub_sample_euler::*, stub_train_step::*};
+}
+
+/// The wrong answers, one module per exercise.
+mod wrong {
+    pub(crate) use super::{wrong_cfm_loss as cfm_loss, wrong_condot_velocity as condot_velocity};
+    pub(crate) use super::{wrong_euler_step as euler_step, wrong_gaussian_velocity as gaussian_velocity};
+    pub(crate) use super::{wrong_interpolant as interpolant, wrong_midpoint_step as midpoint_step};
+    pub(crate) use super::{wrong_sample_euler as sample_euler, wrong_train_step as train_step};
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Grades all eight solutions (or stubs) with the library's checkers, in course order.
+macro_rules! grade_all {
+    ($m:ident) => {
+        vec![
+            grade::interpolant::grade($m::interpolant),
+            grade::condot_velocity::grade($m::condot_velocity),
+            grade::gaussian_velocity::grade($m::gaussian_velocity),
+            grade::cfm_loss::grade($m::cfm_loss),
+            grade::euler_step::grade($m::euler_step),
+            grade::midpoint_step::grade($m::midpoint_step),
+            grade::train_step::grade($m::train_step),
+            grade::sample_euler::grade($m::sample_euler),
+        ]
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Solutions, stubs, wrong answers
+// ---------------------------------------------------------------------------
+
+#[test]
+fn every_solution_passes_with_full_points() {
+    let verdicts = grade_all!(sol);
+    for v in &verdicts {
+        assert!(v.passed(), "the reference solution of {} fails its checker:\n{v}", v.exercise.name);
+        assert_eq!(v.points(), v.exercise.points);
+    }
+    let names: Vec<&str> = verdicts.iter().map(|v| v.exercise.name).collect();
+    let expected: Vec<&str> = grade::EXERCISES.iter().map(|e| e.name).collect();
+    assert_eq!(names, expected);
+    assert_eq!(verdicts.iter().map(Verdict::points).sum::<u32>(), grade::max_total());
+}
+
+#[test]
+fn every_untouched_stub_is_not_yet_solved() {
+    for v in grade_all!(stub) {
+        assert_eq!(
+            v.outcome,
+            Outcome::NotSolved,
+            "{} no longer fails as an untouched stub: exercises/ must hold the stubs (solutions go in solutions/; \
+             students grade with `course grade`, this test is for the course maintainers)",
+            v.exercise.file
+        );
+        assert_eq!(v.points(), 0);
+        let text = v.to_string();
+        assert!(text.contains("not yet solved"), "{text}");
+        assert!(!text.contains("panicked at"), "{text}");
+    }
+}
+
+/// Asserts that every named wrong answer fails with a message saying what came back and what was expected.
+fn assert_all_fail(exercise: &str, verdicts: Vec<(&str, Verdict)>) {
+    assert!(verdicts.len() >= 5, "{exercise}: keep at least five typical wrong answers");
+    for (name, v) in verdicts {
+        match &v.outcome {
+            Outcome::Failed { reason } => {
+                println!("{exercise}/{name}: {reason}");
+                assert!(
+                    reason.contains("expected") || reason.contains("must"),
+                    "{exercise}/{name}: the message should say what was expected: {reason}"
+                );
+                assert!(!reason.contains("panicked at"));
+            }
+            other => panic!("{exercise}/{name}: a typical wrong answer must fail its checker, got {other:?}"),
+        }
+        assert_eq!(v.points(), 0);
+    }
+}
+
+macro_rules! wrong_answers_fail {
+    ($test:ident, $ex:ident) => {
+        #[test]
+        fn $test() {
+            let verdicts = wrong::$ex::ALL.iter().map(|&(name, f)| (name, grade::$ex::grade(f))).collect();
+            assert_all_fail(stringify!($ex), verdicts);
+        }
+    };
+}
+
+wrong_answers_fail!(wrong_interpolants_fail, interpolant);
+wrong_answers_fail!(wrong_condot_velocities_fail, condot_velocity);
+wrong_answers_fail!(wrong_gaussian_velocities_fail, gaussian_velocity);
+wrong_answers_fail!(wrong_cfm_losses_fail, cfm_loss);
+wrong_answers_fail!(wrong_euler_steps_fail, euler_step);
+wrong_answers_fail!(wrong_midpoint_steps_fail, midpoint_step);
+wrong_answers_fail!(wrong_train_steps_fail, train_step);
+wrong_answers_fail!(wrong_samplers_fail, sample_euler);
+
+/// The reason of a failed verdict (panics otherwise).
+fn reason(v: &Verdict) -> &str {
+    match &v.outcome {
+        Outcome::Failed { reason } => reason,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn hints_show_the_input_what_came_back_and_what_was_expected() {
+    let v = grade::interpolant::grade(wrong::interpolant::swapped_t);
+    assert_eq!(
+        reason(&v),
+        "For x0 = (0, 0), x1 = (2, 2) and t = 0.25, your x_t was (1.5, 1.5); expected (0.5, 0.5) (t and 1 − t are \
+         swapped: that is t·x0 + (1 − t)·x1)."
+    );
+    let v = grade::condot_velocity::grade(wrong::condot_velocity::flipped_sign);
+    assert_eq!(
+        reason(&v),
+        "For x0 = (0, 0), x1 = (2, 2) and t = 0.25, your velocity was (-2, -2); expected (2, 2) (the sign is \
+         flipped: that is x0 − x1)."
+    );
+    let v = grade::condot_velocity::grade(wrong::condot_velocity::divides_by_one_minus_t);
+    assert!(reason(&v).contains("t = 1,") && reason(&v).contains("NaN"), "{}", reason(&v));
+    let v = grade::cfm_loss::grade(wrong::cfm_loss::sum);
+    assert!(reason(&v).contains("divide by n·d"), "{}", reason(&v));
+    let v = grade::euler_step::grade(wrong::euler_step::missing_h);
+    assert!(reason(&v).contains("the step size h is missing"), "{}", reason(&v));
+    let v = grade::midpoint_step::grade(wrong::midpoint_step::second_stage_at_t);
+    assert!(reason(&v).contains("instead of t + h/2"), "{}", reason(&v));
+    let v = grade::train_step::grade(wrong::train_step::flipped_target);
+    assert!(reason(&v).contains("sign of the target is flipped"), "{}", reason(&v));
+    let v = grade::train_step::grade(wrong::train_step::swapped_t);
+    assert!(reason(&v).contains("t and 1 − t are swapped"), "{}", reason(&v));
+    let v = grade::train_step::grade(wrong::train_step::two_steps);
+    assert!(reason(&v).contains("took 2 optimiser steps"), "{}", reason(&v));
+    let v = grade::sample_euler::grade(wrong::sample_euler::end_times);
+    assert!(reason(&v).contains("at its end"), "{}", reason(&v));
+    let v = grade::gaussian_velocity::grade(wrong::gaussian_velocity::dropped_ratio_in_z);
+    assert!(reason(&v).contains("part of the z coefficient is missing"), "{}", reason(&v));
+    // A failed verdict prints the reason and the exercise's hint.
+    let text = v.to_string();
+    assert!(text.contains("FAIL, 0/10 points") && text.contains("Hint: write x = α·z + β·x0"), "{text}");
+}
+
+#[test]
+fn checkers_accept_closures_and_small_rounding_differences() {
+    // Same maths, different operation order: x0 + t·(x1 − x0).
+    let v = grade::interpolant::grade(|x0: &[f64], x1: &[f64], t: f64| -> Vec<f64> {
+        x0.iter().zip(x1).map(|(a, b)| a + t * (b - a)).collect()
+    });
+    assert!(v.passed(), "{v}");
+    // The library's own CFM loss.
+    let v = grade::cfm_loss::grade(|pred: &flowmatch::Points, x0: &flowmatch::Points, x1: &flowmatch::Points| {
+        flowmatch::loss::mse(pred, &x1.plus_scaled(-1.0, x0)).unwrap()
+    });
+    assert!(v.passed(), "{v}");
+    // The library's own solver.
+    let v = grade::sample_euler::grade(|f: &dyn flowmatch::VectorField, x0: &flowmatch::Points, steps: usize| {
+        let grid = flowmatch::TimeGrid::uniform(0.0, 1.0, steps).unwrap();
+        flowmatch::solver::solve(f, x0, &grid, &flowmatch::solver::Method::Euler).unwrap().final_state
+    });
+    assert!(v.passed(), "{v}");
+}
+
+// ---------------------------------------------------------------------------
+// Guarding student code: panics, todo!(), endless loops
+// ---------------------------------------------------------------------------
+
+fn indexes_out_of_bounds(x0: &[f64], x1: &[f64], t: f64) -> Vec<f64> {
+    (0..=x0.len()).map(|j| t * x1[j] + (1.0 - t) * x0[j]).collect()
+}
+
+fn todo_with_message(_x0: &[f64], _x1: &[f64], _t: f64) -> Vec<f64> {
+    todo!("write the interpolant")
+}
+
+fn hangs(_x0: &[f64], _x1: &[f64], _t: f64) -> Vec<f64> {
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn panics_with_marker_text(_x0: &[f64], _x1: &[f64], _t: f64) -> Vec<f64> {
+    panic!("thread 'main' panicked at src/lib.rs:1:1")
+}
+
+#[test]
+fn a_panic_is_reported_with_its_message_and_place() {
+    let v = grade::interpolant::grade(indexes_out_of_bounds);
+    match &v.outcome {
+        Outcome::Panicked { message, location } => {
+            assert!(message.contains("index out of bounds"), "{message}");
+            assert!(location.as_deref().is_some_and(|l| l.contains("grading.rs")), "{location:?}");
+        }
+        other => panic!("expected a panic, got {other:?}"),
+    }
+    let text = v.to_string();
+    assert!(text.contains("FAIL (panic)") && text.contains("index out of bounds"), "{text}");
+    assert!(!text.contains("panicked at"), "{text}");
+    // A message that itself holds Rust's panic-report words is defused.
+    let v = grade::interpolant::grade(panics_with_marker_text);
+    assert!(!v.to_string().contains("panicked at"), "{v}");
+    assert!(!grade::report(&[v]).contains("panicked at"));
+}
+
+#[test]
+fn todo_with_a_message_is_still_not_yet_solved() {
+    assert_eq!(grade::interpolant::grade(todo_with_message).outcome, Outcome::NotSolved);
+}
+
+#[test]
+fn an_endless_loop_times_out_and_grading_goes_on() {
+    let start = Instant::now();
+    let v = grade::judge_within(&grade::interpolant::EXERCISE, Duration::from_millis(300), move || {
+        grade::interpolant::compare(&hangs)
+    });
+    assert_eq!(v.outcome, Outcome::TimedOut { limit: Duration::from_millis(300) });
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(v.to_string().contains("did not return within 0.3 s"), "{v}");
+    // The abandoned thread keeps sleeping; the next exercise is graded as usual.
+    assert!(grade::condot_velocity::grade(sol::condot_velocity).passed());
+}
+
+#[test]
+fn run_guarded_returns_values_panics_and_timeouts() {
+    assert_eq!(grade::run_guarded(Duration::from_secs(5), || 6 * 7), Guarded::Returned(42));
+    match grade::run_guarded(Duration::from_secs(5), || -> u8 { std::panic::panic_any(17_i32) }) {
+        Guarded::Panicked { message, .. } => assert!(message.contains("not text"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    let r = grade::run_guarded(Duration::from_millis(100), || loop {
+        std::thread::sleep(Duration::from_millis(20));
+    });
+    assert_eq!(r, Guarded::<()>::TimedOut);
+}
+
+/// Run by [`student_panics_print_nothing`] in a child process; does nothing on its own.
+#[test]
+#[ignore = "helper: run by student_panics_print_nothing in a child process"]
+fn quiet_panic_child() {
+    let a = grade::interpolant::check(indexes_out_of_bounds);
+    let b = grade::interpolant::check(todo_with_message);
+    assert!(matches!(a.outcome, Outcome::Panicked { .. }));
+    assert_eq!(b.outcome, Outcome::NotSolved);
+    println!("CHILD DONE");
+}
+
+#[test]
+fn student_panics_print_nothing() {
+    // Notebook runners fail a cell whose output holds Rust's panic report, so the
+    // check functions must print their verdict and nothing else, on stdout or stderr.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["quiet_panic_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("CHILD DONE"), "the child test did not run:\n{stdout}");
+    assert!(stdout.contains("FAIL (panic)") && stdout.contains("not yet solved"), "{stdout}");
+    assert!(!stdout.contains("panicked at") && !stderr.contains("panicked at"), "stdout:\n{stdout}\nstderr:\n{stderr}");
+}
+
+// ---------------------------------------------------------------------------
+// The exercise list, the files, the score table and the command
+// ---------------------------------------------------------------------------
+
+#[test]
+fn exercises_are_numbered_named_and_findable() {
+    for (k, e) in grade::EXERCISES.iter().enumerate() {
+        assert_eq!(e.number, k + 1);
+        assert!(repo().join(e.file).is_file(), "{} is missing", e.file);
+        let stem = e.file.trim_start_matches("exercises/").trim_end_matches(".rs");
+        assert_eq!(stem, format!("{:02}_{}", e.number, e.name));
+        for query in [e.name.to_string(), e.number.to_string(), format!("{:02}", e.number), stem.into()] {
+            assert_eq!(grade::find(&query), Some(*e), "{query}");
+        }
+        assert!(["7.3", "7.4"].contains(&e.notebook));
+        assert!(!e.hint.is_empty() && !e.title.is_empty());
+    }
+    assert_eq!(grade::find("INTERPOLANT.rs").map(|e| e.number), Some(1));
+    assert_eq!(grade::find("nope"), None);
+    assert_eq!(grade::find("9"), None);
+    assert_eq!(grade::max_total(), 90);
+    assert_eq!(grade::train_step::EXERCISE.points, 20);
+}
+
+#[test]
+fn exercise_files_are_the_solutions_with_the_solutions_taken_out() {
+    for e in grade::EXERCISES {
+        let solution_path = repo().join(e.file.replacen("exercises/", "solutions/", 1));
+        let solution = std::fs::read_to_string(&solution_path).unwrap();
+        let stub = std::fs::read_to_string(repo().join(e.file)).unwrap();
+        assert!(solution.contains(&format!("pub fn {}(", e.name)), "{}", solution_path.display());
+        assert!(solution.contains(notebook::BEGIN_MARKER));
+        assert_eq!(
+            notebook::strip_solutions(&solution, Audience::Student).unwrap(),
+            stub,
+            "{} is not solutions/ with its solution regions replaced by todo!()",
+            e.file
+        );
+    }
+}
+
+#[test]
+fn the_score_table_lists_points_and_failures() {
+    let verdicts = vec![
+        grade::interpolant::grade(sol::interpolant),
+        grade::condot_velocity::grade(wrong::condot_velocity::flipped_sign),
+        grade::train_step::grade(stub::train_step),
+    ];
+    let table = grade::report(&verdicts);
+    println!("{table}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].contains("exercise") && lines[0].contains("points") && lines[0].contains("result"));
+    assert!(lines[1].contains("interpolant") && lines[1].contains("10/10") && lines[1].ends_with("pass"));
+    assert!(lines[2].contains("condot_velocity") && lines[2].contains("0/10") && lines[2].ends_with("FAIL"));
+    assert!(lines[3].contains("train_step") && lines[3].contains("0/20") && lines[3].ends_with("not yet solved"));
+    assert!(lines[4].contains("total") && lines[4].contains("10/40"));
+    assert!(table.contains("your velocity was (-2, -2); expected (2, 2)"));
+    assert!(table.contains("Hint: differentiate"));
+    // No hint before the student has tried.
+    assert!(!table.contains("Hint: row i of x_t"));
+}
+
+#[test]
+fn course_grade_on_the_stubs_exits_non_zero_with_a_table() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_course")).arg("grade").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let rows = stdout.lines().filter(|l| l.contains("/10") || l.contains("/20"));
+    assert_eq!(rows.filter(|l| l.trim_end().ends_with("not yet solved")).count(), 8, "{stdout}");
+    assert!(stdout.contains("0/90"), "{stdout}");
+    assert!(!stdout.contains("panicked at") && !String::from_utf8_lossy(&out.stderr).contains("panicked at"));
+
+    let one = std::process::Command::new(env!("CARGO_BIN_EXE_course")).args(["grade", "2"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&one.stdout);
+    assert_eq!(one.status.code(), Some(1));
+    assert!(
+        stdout.contains("condot_velocity") && !stdout.contains("interpolant") && stdout.contains("0/10"),
+        "{stdout}"
+    );
+
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_course")).args(["grade", "nope"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no exercise `nope`"));
+}
+
+// ---------------------------------------------------------------------------
+// Notebooks: student and instructor copies from one source
+// ---------------------------------------------------------------------------
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(repo().join("tests/fixtures/notebook").join(name)).unwrap()
+}
+
+fn cells(text: &str) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    v["cells"].as_array().unwrap().clone()
+}
+
+fn source(cell: &serde_json::Value) -> String {
+    cell["source"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect()
+}
+
+#[test]
+fn strip_solutions_replaces_or_keeps_regions() {
+    let code = "fn f() -> u32 {\n    // BEGIN SOLUTION\n    let a = 40;\n    a + 2\n    // END SOLUTION\n}";
+    assert_eq!(notebook::strip_solutions(code, Audience::Student).unwrap(), "fn f() -> u32 {\n    todo!()\n}");
+    assert_eq!(
+        notebook::strip_solutions(code, Audience::Instructor).unwrap(),
+        "fn f() -> u32 {\n    let a = 40;\n    a + 2\n}"
+    );
+    // A given placeholder, an empty one, and a last line without a newline.
+    let code = "  // BEGIN SOLUTION: let n = todo!();\n  let n = 3;\n  // END SOLUTION\n// BEGIN SOLUTION:\nfn helper() {}\n// END SOLUTION";
+    assert_eq!(notebook::strip_solutions(code, Audience::Student).unwrap(), "  let n = todo!();\n");
+    assert_eq!(notebook::strip_solutions(code, Audience::Instructor).unwrap(), "  let n = 3;\nfn helper() {}\n");
+    // Code without markers is unchanged.
+    let plain = "let x = 1;\n// a comment about the solution\n";
+    assert_eq!(notebook::strip_solutions(plain, Audience::Student).unwrap(), plain);
+}
+
+#[test]
+fn bad_markers_are_errors_that_name_the_line() {
+    let cases = [
+        ("// BEGIN SOLUTION\n// BEGIN SOLUTION\n// END SOLUTION\n", "line 2", "do not nest"),
+        ("x\n// END SOLUTION\n", "line 2", "without"),
+        ("x\n// BEGIN SOLUTION\ny\n", "line 2", "no `// END SOLUTION`"),
+        ("let a = 1; // BEGIN SOLUTION\n", "line 1", "not one"),
+        ("//BEGIN SOLUTIONS\n", "line 1", "not one"),
+    ];
+    for (code, line, words) in cases {
+        for audience in [Audience::Student, Audience::Instructor] {
+            let msg = notebook::strip_solutions(code, audience).unwrap_err().to_string();
+            assert!(msg.contains(line) && msg.contains(words), "{code:?}: {msg}");
+        }
+    }
+    // `//BEGIN SOLUTION` without the space is accepted as a marker.
+    assert_eq!(
+        notebook::strip_solutions("//BEGIN SOLUTION\nx\n//END SOLUTION\n", Audience::Student).unwrap(),
+        "todo!()\n"
+    );
+}
+
+#[test]
+fn the_fixture_notebook_gives_the_committed_copies() {
+    let src = fixture("source.ipynb");
+    let student = notebook::render(&src, Audience::Student).unwrap();
+    let instructor = notebook::render(&src, Audience::Instructor).unwrap();
+    if std::env::var_os("FLOWMATCH_BLESS").is_some() {
+        // Regenerate the expected copies after a deliberate change (then read the diff!).
+        let dir = repo().join("tests/fixtures/notebook");
+        std::fs::write(dir.join("student.ipynb"), &student).unwrap();
+        std::fs::write(dir.join("instructor.ipynb"), &instructor).unwrap();
+    }
+    assert_eq!(student, fixture("student.ipynb"), "tests/fixtures/notebook/student.ipynb differs");
+    assert_eq!(instructor, fixture("instructor.ipynb"), "tests/fixtures/notebook/instructor.ipynb differs");
+}
+
+#[test]
+fn the_student_copy_has_no_solutions_and_no_outputs() {
+    let student = notebook::render(&fixture("source.ipynb"), Audience::Student).unwrap();
+    assert!(!student.contains("SOLUTION") && !student.contains("t * b + (1.0 - t) * a"));
+    assert!(!student.contains("weighted average with weights") && !student.contains("assert_eq!(steps, 30)"));
+    assert!(!student.contains("fn helper"));
+    let cells = cells(&student);
+    assert_eq!(cells.len(), 6, "the two cells tagged `solution` are dropped");
+    assert_eq!(source(&cells[1]), ":dep flowmatch = { path = \"..\" }\nuse flowmatch::prelude::*;");
+    assert_eq!(source(&cells[3]), "fn interpolant(x0: &[f64], x1: &[f64], t: f64) -> Vec<f64> {\n    todo!()\n}");
+    assert_eq!(
+        source(&cells[5]),
+        "let steps: usize = {\n    todo!(\"choose a number of steps\")\n};\nprintln!(\"{steps}\");"
+    );
+    for c in cells.iter().filter(|c| c["cell_type"] == "code") {
+        assert_eq!(c["outputs"], serde_json::json!([]));
+        assert!(c["execution_count"].is_null());
+        assert!(c["metadata"].get("execution").is_none());
+    }
+    assert!(student.ends_with("}\n") && student.starts_with("{\n \"cells\": [\n"));
+}
+
+#[test]
+fn the_instructor_copy_keeps_solutions_without_markers() {
+    let instructor = notebook::render(&fixture("source.ipynb"), Audience::Instructor).unwrap();
+    assert!(!instructor.contains("SOLUTION"));
+    let cells = cells(&instructor);
+    assert_eq!(cells.len(), 8);
+    assert_eq!(source(&cells[1]), ":dep flowmatch = { path = \"../..\" }\nuse flowmatch::prelude::*;");
+    assert!(source(&cells[3]).contains("    x0.iter().zip(x1).map(|(a, b)| t * b + (1.0 - t) * a).collect()\n}"));
+    assert!(source(&cells[4]).starts_with("**Solution.**"));
+    assert!(source(&cells[6]).starts_with("fn helper() -> usize {"));
+    assert!(cells.iter().filter(|c| c["cell_type"] == "code").all(|c| c["outputs"] == serde_json::json!([])));
+    // Rendering a generated copy again changes nothing.
+    assert_eq!(notebook::render(&instructor, Audience::Instructor).unwrap(), instructor);
+    let student = notebook::render(&fixture("source.ipynb"), Audience::Student).unwrap();
+    assert_eq!(notebook::render(&student, Audience::Student).unwrap(), student);
+}
+
+#[test]
+fn the_crate_path_is_set_for_each_copy_whatever_the_source_says() {
+    let src = fixture("source.ipynb");
+    let usual = src.replace("path = \\\"../..\\\"", "path = \\\"..\\\"");
+    assert_ne!(usual, src);
+    for audience in [Audience::Student, Audience::Instructor] {
+        assert_eq!(notebook::render(&usual, audience).unwrap(), notebook::render(&src, audience).unwrap());
+    }
+    // Other crates and absolute paths are left alone.
+    let other = src.replace(
+        ":dep flowmatch = { path = \\\"../..\\\" }",
+        ":dep other = { path = \\\"../..\\\" }\\n:dep flowmatch = { path = \\\"/opt/flowmatch\\\" }",
+    );
+    let student = notebook::render(&other, Audience::Student).unwrap();
+    assert!(student.contains(":dep other = { path = \\\"../..\\\" }"), "{student}");
+    assert!(student.contains(":dep flowmatch = { path = \\\"/opt/flowmatch\\\" }"), "{student}");
+}
+
+#[test]
+fn bad_notebooks_are_errors() {
+    assert!(notebook::render("not json", Audience::Student).unwrap_err().to_string().contains("not valid JSON"));
+    assert!(notebook::render("{\"nbformat\": 4}", Audience::Student).unwrap_err().to_string().contains("`cells`"));
+    let src = fixture("source.ipynb").replacen("    // END SOLUTION\\n", "    // the end\\n", 1);
+    let msg = notebook::render(&src, Audience::Student).unwrap_err().to_string();
+    assert!(msg.contains("cell 4") && msg.contains("line 2"), "{msg}");
+}
+
+/// A fresh, empty folder under the system's temporary folder.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("flowmatch-grading-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn write_check_and_orphans_on_a_notebooks_folder() {
+    let dir = scratch("sync");
+    assert!(notebook::generate(&dir).unwrap().is_empty(), "no source/ folder: nothing to generate");
+    std::fs::create_dir_all(dir.join("source")).unwrap();
+    std::fs::write(dir.join("source/lesson.ipynb"), fixture("source.ipynb")).unwrap();
+    std::fs::write(dir.join("unrelated.ipynb"), "{}").unwrap();
+    assert_eq!(
+        notebook::out_of_date(&dir).unwrap(),
+        vec![dir.join("lesson.ipynb"), dir.join("solutions/lesson.ipynb")]
+    );
+    assert_eq!(notebook::write(&dir).unwrap().len(), 2);
+    assert!(notebook::out_of_date(&dir).unwrap().is_empty());
+    assert!(notebook::write(&dir).unwrap().is_empty(), "nothing to rewrite");
+    assert_eq!(std::fs::read_to_string(dir.join("lesson.ipynb")).unwrap(), fixture("student.ipynb"));
+    assert_eq!(notebook::orphans(&dir).unwrap(), vec![dir.join("unrelated.ipynb")]);
+    // Editing a generated copy by hand is drift.
+    std::fs::write(dir.join("solutions/lesson.ipynb"), "{}").unwrap();
+    assert_eq!(notebook::out_of_date(&dir).unwrap(), vec![dir.join("solutions/lesson.ipynb")]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_committed_notebooks_match_their_sources() {
+    let dir = repo().join("notebooks");
+    let stale = notebook::out_of_date(&dir).unwrap();
+    assert!(
+        stale.is_empty(),
+        "these notebooks differ from what notebooks/source/ gives: {stale:?}; run \
+         `cargo run --release --bin course -- sync` (edit notebooks/source/, not the copies)"
+    );
+}
