@@ -166,6 +166,7 @@ def main():
             wall = time.monotonic() - (state["started"] or time.monotonic())
             state["walls"][cell_index] = wall
             state["cell"] = None
+            state["last_cell"] = cell_index
         status = (execute_reply or {}).get("content", {}).get("status", "?")
         panic = has_panic(cell)
         verdict = "PANIC" if panic else ("ok" if status == "ok" else status.upper())
@@ -179,6 +180,7 @@ def main():
         timeout=None if args.timeout <= 0 else int(args.timeout),
         startup_timeout=int(args.startup_timeout),
         record_timing=True,
+        coalesce_streams=True,
         allow_errors=args.keep_going,
         resources={"metadata": {"path": args.cwd}} if args.cwd else {},
         on_cell_execute=on_cell_execute,
@@ -198,7 +200,10 @@ def main():
     except DeadKernelError as e:
         failure, code = {"kind": "dead-kernel", "message": str(e)}, 3
     except CellExecutionError as e:
-        failure, code = {"kind": "error", "message": (e.ename or "") + ": " + (e.evalue or "")}, 1
+        last = state.get("last_cell")
+        errors = [o for o in nb.cells[last].outputs if o.get("output_type") == "error"] if last is not None else []
+        what = errors[-1].get("evalue") if errors else (e.evalue or e.ename)
+        failure, code = {"kind": "error", "message": f"cell {number.get(last, '?')}: {what or 'error'}"}, 1
     except RuntimeError as e:  # e.g. kernel failed to start in time
         failure, code = {"kind": "kernel", "message": str(e)}, 3
     except Exception as e:  # noqa: BLE001 - report anything else and keep the notebook

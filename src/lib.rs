@@ -17,11 +17,13 @@
 //! | [`metrics`] | W2 by exact optimal transport, MMD, energy distance, straightness |
 //! | [`plot`] | SVG figures that save to a file or show inline in evcxr |
 
+mod act;
 pub mod checkpoint;
 pub mod coupling;
 pub mod data;
 pub mod error;
 pub mod field;
+pub mod fused;
 pub mod grade;
 pub mod loss;
 pub mod marginal;

@@ -27,10 +27,20 @@
 //! gradients would be mixed up. Every method of [`Mlp`] that touches dfdx first
 //! moves the calling cell's counter past the highest id the model holds, so
 //! "build in one cell, train in the next, sample in a third" just works.
+//!
+//! ## Speed
+//! On the CPU ([`Cpu`]) with SiLU (the default), training and sampling take a fast path
+//! (`src/fused.rs`): each layer is one fused dfdx op (matmul, bias and SiLU) with its own
+//! backward, using AVX-512/AVX2 kernels chosen at run time, and sampling runs a tape-free
+//! forward pass on plain buffers. The weights stay ordinary dfdx modules, so Adam, checkpoints
+//! and [`Mlp::net`] are unchanged. Work is split over `FLOWMATCH_THREADS` threads (else
+//! `RAYON_NUM_THREADS`, else one per CPU), in a fixed way, so results are the same run to run.
+//! Other activations and devices use the plain dfdx graph.
 
 use crate::checkpoint::CheckpointMeta;
 use crate::error::{Error, Result};
 use crate::field::VectorField;
+use crate::fused::{self, Frozen, Times};
 use crate::points::Points;
 use dfdx::nn::modules::{Linear, UnbiasedLinear};
 use dfdx::nn::{BuildModule, Module, TensorCollection, ZeroGrads};
@@ -42,7 +52,11 @@ use dfdx::prelude::{
 use dfdx::tensor::Cpu;
 use dfdx::tensor_ops::Device;
 use serde::{Deserialize, Serialize};
+use std::any::Any;
+use std::sync::OnceLock;
 
+#[doc(hidden)]
+pub static PROF: [std::sync::atomic::AtomicU64; 4] = [const { std::sync::atomic::AtomicU64::new(0) }; 4];
 /// The nonlinearity between layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Activation {
@@ -316,7 +330,7 @@ use dfdx::tensor::WithEmptyTape;
 
 impl<const D: usize, const H: usize, const TF: usize, Dev: Device<f32>> MlpNet<D, H, TF, f32, Dev> {
     /// v = W₄ act(W₃ act(W₂ act(W_x x + W_t τ + b₁) + b₂) + b₃) + b₄.
-    fn forward<T: Tape<f32, Dev>>(
+    pub(crate) fn forward<T: Tape<f32, Dev>>(
         &self,
         x: Batch<D, Dev, T>,
         tau: Batch<TF, Dev, T>,
@@ -347,6 +361,8 @@ pub struct Mlp<const D: usize, const H: usize, const TF: usize = 1, Dev: ModelDe
     opt: Option<(OptimizerKind, MlpAdam<D, H, TF, Dev>)>,
     grads: Option<Gradients<f32, Dev>>,
     steps: usize,
+    /// The weights copied out for the tape-free forward pass (CPU + SiLU); reset on every update.
+    frozen: OnceLock<Frozen>,
 }
 
 /// Adam's state for the layers of an [`Mlp`].
@@ -355,14 +371,30 @@ type MlpAdam<const D: usize, const H: usize, const TF: usize, Dev> = Adam<MlpNet
 /// An [`Mlp`] with 16 Fourier time features.
 pub type FourierMlp<const D: usize, const H: usize> = Mlp<D, H, 16>;
 
-/// dfdx's id of a tensor, read from its `Debug` form (dfdx keeps the accessor private).
+/// dfdx's id of a tensor, read from the start of its `Debug` form (dfdx keeps the accessor private).
+///
+/// The `Debug` form begins `Tensor { id: UniqueId(n), ...` and goes on to print the device,
+/// whose allocation cache can be large, so formatting stops as soon as the id has been read.
 fn tensor_id<S: Shape, Dev: Device<f32>>(t: &Tensor<S, f32, Dev>) -> usize {
-    let s = format!("{t:?}");
-    s.split("UniqueId(")
+    struct Head(String);
+    impl std::fmt::Write for Head {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.push_str(s);
+            if self.0.len() > 64 {
+                Err(std::fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let mut head = Head(String::new());
+    let _ = std::fmt::write(&mut head, format_args!("{t:?}"));
+    head.0
+        .split("UniqueId(")
         .nth(1)
         .and_then(|r| r.split(')').next())
         .and_then(|n| n.parse().ok())
-        .expect("dfdx's Tensor Debug output carries `UniqueId(n)`")
+        .expect("dfdx's Tensor Debug output starts with `Tensor { id: UniqueId(n)`")
 }
 
 /// Moves the calling cell's dfdx id counter past `watermark`, so new tensors never reuse a model's ids.
@@ -385,7 +417,7 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
         Self::check_shapes(&config)?;
         let dev = Dev::seeded(config.seed)?;
         let net = MlpNet::<D, H, TF, f32, Dev>::try_build(&dev).map_err(dev_err)?;
-        let mut model = Mlp { net, config, dev, id_watermark: 0, opt: None, grads: None, steps: 0 };
+        let mut model = Mlp { net, config, dev, id_watermark: 0, opt: None, grads: None, steps: 0, frozen: OnceLock::new() };
         model.id_watermark = model.probe_id()?;
         Ok(model)
     }
@@ -460,6 +492,72 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
         Ok(())
     }
 
+    /// The tape-free forward pass, when this model takes the fast path (CPU and SiLU).
+    fn fast(&self) -> Option<&Frozen> {
+        if self.config.activation != Activation::Silu {
+            return None;
+        }
+        let cpu = (self as &dyn Any).downcast_ref::<Mlp<D, H, TF, Cpu>>()?;
+        Some(cpu.frozen.get_or_init(|| Frozen::new(&cpu.net, cpu.config.time_embedding)))
+    }
+
+    fn check_x(&self, x: &Points) -> Result<()> {
+        if x.dim() != D {
+            return Err(Error::shape("the model input x", format!("points of dimension {D}"), format!("dimension {}", x.dim())));
+        }
+        Ok(())
+    }
+
+    fn take_grads(&mut self) -> Result<Gradients<f32, Dev>> {
+        match self.grads.take() {
+            Some(g) => Ok(g),
+            None => self.net.try_alloc_grads().map_err(dev_err),
+        }
+    }
+
+    /// The batch loss on the plain dfdx graph, with a tape.
+    fn generic_loss(&mut self, batch: &TrainBatch) -> Result<Tensor<Rank0, f32, Dev, OwnedTape<f32, Dev>>> {
+        let n = batch.x_t.len();
+        let (xs, tau) = self.inputs(&batch.x_t, &batch.t)?;
+        let target = self.dev.tensor_from_vec(batch.target.to_f32(), (n, Const::<D>));
+        let grads = self.take_grads()?;
+        let xs = xs.traced(grads);
+        let tau = tau.retaped::<OwnedTape<f32, Dev>>();
+        let pred = self.net.forward(xs, tau, self.config.activation).map_err(dev_err)?;
+        mse_on_tape(pred, target)
+    }
+
+    /// Checks the loss, backpropagates, takes the optimiser step and returns the loss.
+    fn apply_step(&mut self, loss: Tensor<Rank0, f32, Dev, OwnedTape<f32, Dev>>, opt: &OptimizerConfig) -> Result<f64> {
+        use dfdx::tensor_ops::Backward;
+        let loss_value = loss.as_vec()[0] as f64;
+        if !loss_value.is_finite() {
+            // Leave the weights as they were: the gradients of a NaN loss are garbage.
+            let (_, tape) = loss.split_tape();
+            drop(tape);
+            return Err(Error::NonFiniteLoss { step: self.steps + 1, value: loss_value });
+        }
+        let t0 = std::time::Instant::now();
+        let mut grads = loss.try_backward().map_err(dev_err)?;
+        PROF[1].fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+        let t0 = std::time::Instant::now();
+        let adam_cfg = opt.adam();
+        let reuse = matches!(&self.opt, Some((kind, _)) if *kind == opt.kind);
+        if !reuse {
+            self.opt = Some((opt.kind, Adam::new(&self.net, adam_cfg)));
+        }
+        let (_, adam) = self.opt.as_mut().expect("optimiser was just set");
+        adam.cfg = adam_cfg;
+        self.frozen = OnceLock::new();
+        adam.update(&mut self.net, &grads).map_err(|e| Error::invalid("optimiser step", format!("{e:?}")))?;
+        self.net.try_zero_grads(&mut grads).map_err(dev_err)?;
+        PROF[2].fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+        PROF[3].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.grads = Some(grads);
+        self.steps += 1;
+        Ok(loss_value)
+    }
+
     /// The checkpoint metadata describing this model (the trainer adds its own settings).
     pub fn checkpoint_meta(&self, training: Option<serde_json::Value>) -> Result<CheckpointMeta> {
         Ok(CheckpointMeta {
@@ -496,9 +594,38 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
         })?;
         let mut model = Self::new(config)?;
         crate::checkpoint::load_module(&mut model.net, path)?;
+        model.frozen = OnceLock::new();
         model.steps = meta.steps;
         model.id_watermark = model.probe_id()?;
         Ok(model)
+    }
+}
+
+/// `mean((pred − target)²)` with the tape of `pred`.
+fn mse_on_tape<const D: usize, Dev: Device<f32>>(
+    pred: Batch<D, Dev, OwnedTape<f32, Dev>>,
+    target: Batch<D, Dev, dfdx::tensor::NoneTape>,
+) -> Result<Tensor<Rank0, f32, Dev, OwnedTape<f32, Dev>>> {
+    use dfdx::tensor_ops::{MeanTo, TrySub};
+    pred.try_sub(target).map_err(dev_err)?.try_square().map_err(dev_err)?.try_mean::<Rank0, _>().map_err(dev_err)
+}
+
+impl<const D: usize, const H: usize, const TF: usize> Mlp<D, H, TF, Cpu> {
+    /// The batch loss through the fused SiLU layers (see [`crate::fused`]), with a tape.
+    fn fast_loss(&mut self, batch: &TrainBatch) -> Result<Tensor<Rank0, f32, Cpu, OwnedTape<f32, Cpu>>> {
+        use dfdx::tensor::TensorFromVec;
+        let n = batch.x_t.len();
+        self.check_x(&batch.x_t)?;
+        let xs = self.dev.tensor_from_vec(batch.x_t.to_f32(), (n, Const::<D>));
+        let tau = self.config.time_embedding.features(&batch.t, TF);
+        let target = self.dev.tensor_from_vec(batch.target.to_f32(), (n, Const::<D>));
+        let xs = xs.traced(self.take_grads()?);
+        let net = &self.net;
+        let h = fused::first_layer(xs, tau, &net.x_in, &net.t_in);
+        let h = fused::linear_act(h, &net.hidden1, true, true);
+        let h = fused::linear_act(h, &net.hidden2, true, true);
+        let pred = fused::linear_act(h, &net.out, false, true);
+        mse_on_tape(pred, target)
     }
 }
 
@@ -514,6 +641,15 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Velocity
         if n == 0 {
             return Ok(Points::zeros(0, D));
         }
+        if let Some(frozen) = self.fast() {
+            self.check_x(x)?;
+            if t.len() != n {
+                return Err(Error::shape("the model input t", format!("one time per point ({n})"), format!("{} times", t.len())));
+            }
+            let mut out = Points::zeros(n, D);
+            frozen.eval(x.as_slice(), Times::PerRow(t), out.as_mut_slice());
+            return Ok(out);
+        }
         let (xs, tau) = self.inputs(x, t)?;
         let v = self.net.forward(xs, tau, self.config.activation).map_err(dev_err)?;
         Points::from_f32(n, D, &v.as_vec())
@@ -522,6 +658,12 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Velocity
 
 impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> VectorField for Mlp<D, H, TF, Dev> {
     fn eval_into(&self, x: &Points, t: f64, out: &mut Points) -> Result<()> {
+        if let Some(frozen) = self.fast() {
+            self.check_x(x)?;
+            x.check_same_shape(out, "the output of eval_into")?;
+            frozen.eval(x.as_slice(), Times::Same(t), out.as_mut_slice());
+            return Ok(());
+        }
         let v = self.velocity(x, &vec![t; x.len()], None)?;
         out.as_mut_slice().copy_from_slice(v.as_slice());
         Ok(())
@@ -537,42 +679,20 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Trainabl
     }
 
     fn train_step(&mut self, batch: &TrainBatch, opt: &OptimizerConfig) -> Result<f64> {
-        use dfdx::tensor_ops::{Backward, MeanTo, TrySub};
         batch.validate(D)?;
         opt.validate()?;
         self.check_cond(batch.cond.as_deref())?;
         self.sync_ids()?;
-        let n = batch.x_t.len();
-        let (xs, tau) = self.inputs(&batch.x_t, &batch.t)?;
-        let target = self.dev.tensor_from_vec(batch.target.to_f32(), (n, Const::<D>));
-        let grads = match self.grads.take() {
-            Some(g) => g,
-            None => self.net.try_alloc_grads().map_err(dev_err)?,
-        };
-        let xs = xs.traced(grads);
-        let tau = tau.retaped::<OwnedTape<f32, Dev>>();
-        let pred = self.net.forward(xs, tau, self.config.activation).map_err(dev_err)?;
-        let loss = pred.try_sub(target).map_err(dev_err)?.try_square().map_err(dev_err)?.try_mean::<Rank0, _>().map_err(dev_err)?;
-        let loss_value = loss.as_vec()[0] as f64;
-        if !loss_value.is_finite() {
-            // Leave the weights as they were: the gradients of a NaN loss are garbage.
-            let (_, tape) = loss.split_tape();
-            drop(tape);
-            return Err(Error::NonFiniteLoss { step: self.steps + 1, value: loss_value });
+        if self.config.activation == Activation::Silu {
+            if let Some(cpu) = (self as &mut dyn Any).downcast_mut::<Mlp<D, H, TF, Cpu>>() {
+                let t0 = std::time::Instant::now();
+                let loss = cpu.fast_loss(batch)?;
+                PROF[0].fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+                return cpu.apply_step(loss, opt);
+            }
         }
-        let mut grads = loss.try_backward().map_err(dev_err)?;
-        let adam_cfg = opt.adam();
-        let reuse = matches!(&self.opt, Some((kind, _)) if *kind == opt.kind);
-        if !reuse {
-            self.opt = Some((opt.kind, Adam::new(&self.net, adam_cfg)));
-        }
-        let (_, adam) = self.opt.as_mut().expect("optimiser was just set");
-        adam.cfg = adam_cfg;
-        adam.update(&mut self.net, &grads).map_err(|e| Error::invalid("optimiser step", format!("{e:?}")))?;
-        self.net.try_zero_grads(&mut grads).map_err(dev_err)?;
-        self.grads = Some(grads);
-        self.steps += 1;
-        Ok(loss_value)
+        let loss = self.generic_loss(batch)?;
+        self.apply_step(loss, opt)
     }
 
     fn reset_optimizer(&mut self) {
@@ -603,6 +723,7 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Clone fo
             opt: None,
             grads: None,
             steps: self.steps,
+            frozen: OnceLock::new(),
         }
     }
 }

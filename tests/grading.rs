@@ -251,6 +251,14 @@ fn checkers_accept_closures_and_small_rounding_differences() {
         x0.iter().zip(x1).map(|(a, b)| a + t * (b - a)).collect()
     });
     assert!(v.passed(), "{v}");
+    // `compare` runs on the calling thread and takes borrowing closures; it tries many inputs.
+    let calls = std::cell::Cell::new(0);
+    let counting = |x0: &[f64], x1: &[f64], t: f64| {
+        calls.set(calls.get() + 1);
+        sol::interpolant(x0, x1, t)
+    };
+    assert_eq!(grade::interpolant::compare(&counting), Ok(()));
+    assert!(calls.get() > 30, "{} calls", calls.get());
     // The library's own CFM loss.
     let v = grade::cfm_loss::grade(|pred: &flowmatch::Points, x0: &flowmatch::Points, x1: &flowmatch::Points| {
         flowmatch::loss::mse(pred, &x1.plus_scaled(-1.0, x0)).unwrap()

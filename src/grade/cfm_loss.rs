@@ -34,6 +34,9 @@ pub static EXERCISE: Exercise = Exercise {
            (a mean, not a sum, and no square root).",
 };
 
+/// The function the student writes, as the checker takes it.
+pub type StudentFn<'a> = dyn Fn(&Points, &Points, &Points) -> f64 + 'a;
+
 /// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
 pub fn check<F>(f: F) -> Verdict
 where
@@ -55,10 +58,7 @@ fn gaussian(rng: &mut StdRng, n: usize, d: usize, scale: f64, shift: f64) -> Poi
 }
 
 /// Compares `f` with `mse(pred, x1 − x0)` on batches of several shapes, on the calling thread (no guard).
-pub fn compare<F>(f: &F) -> Result<(), String>
-where
-    F: Fn(&Points, &Points, &Points) -> f64 + ?Sized,
-{
+pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
     let setup = |e: crate::Error| format!("the grader could not set up its test ({e})");
     let mut rng = StdRng::seed_from_u64(0x7404);
     for (n, d) in [(7usize, 2usize), (1, 1), (1, 3), (5, 1), (64, 2), (10, 5), (3, 2)] {

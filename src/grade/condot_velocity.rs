@@ -29,6 +29,9 @@ pub static EXERCISE: Exercise = Exercise {
            to the data x1 and does not depend on t, u = x1 − x0 (also at t = 1, so do not divide by 1 − t).",
 };
 
+/// The function the student writes, as the checker takes it.
+pub type StudentFn<'a> = dyn Fn(&[f64], &[f64], f64) -> Vec<f64> + 'a;
+
 /// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
 pub fn check<F>(f: F) -> Verdict
 where
@@ -46,10 +49,7 @@ where
 }
 
 /// Compares `f` with u = x₁ − x₀ on the calling thread (no guard).
-pub fn compare<F>(f: &F) -> Result<(), String>
-where
-    F: Fn(&[f64], &[f64], f64) -> Vec<f64> + ?Sized,
-{
+pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
     let mut cases: Vec<(Vec<f64>, Vec<f64>, f64)> = vec![(vec![0.0, 0.0], vec![2.0, 2.0], 0.25)];
     let mut rng = StdRng::seed_from_u64(0x7302);
     for d in [1usize, 2, 3, 5] {

@@ -35,6 +35,9 @@ pub static EXERCISE: Exercise = Exercise {
            point by h times its velocity: x + h·u_t(x) (x.plus_scaled(h, &u) does exactly that).",
 };
 
+/// The function the student writes, as the checker takes it.
+pub type StudentFn<'a> = dyn Fn(&dyn VectorField, &Points, f64, f64) -> Points + 'a;
+
 /// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
 pub fn check<F>(f: F) -> Verdict
 where
@@ -52,10 +55,7 @@ where
 }
 
 /// Compares `f` with x + h u_t(x) on the calling thread (no guard).
-pub fn compare<F>(f: &F) -> Result<(), String>
-where
-    F: Fn(&dyn VectorField, &Points, f64, f64) -> Points + ?Sized,
-{
+pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(0x7405);
     let cases = [
         (Kind::Linear, 1usize, 1usize, 0.0, 0.1),

@@ -45,6 +45,9 @@ pub static EXERCISE: Exercise = Exercise {
            α̇ = 1, β̇ = −1 it must give (z − x)/(1 − t).",
 };
 
+/// The function the student writes, as the checker takes it.
+pub type StudentFn<'a> = dyn Fn(&[f64], &[f64], f64, f64, f64, f64) -> Vec<f64> + 'a;
+
 /// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
 pub fn check<F>(f: F) -> Verdict
 where
@@ -78,10 +81,7 @@ fn reference(x: &[f64], z: &[f64], c: &Coefficients) -> Vec<f64> {
 
 /// Compares `f` with u_t(x | z) = (α̇ − (β̇/β) α) z + (β̇/β) x, then with the CondOT
 /// limit (z − x)/(1 − t), on the calling thread (no guard).
-pub fn compare<F>(f: &F) -> Result<(), String>
-where
-    F: Fn(&[f64], &[f64], f64, f64, f64, f64) -> Vec<f64> + ?Sized,
-{
+pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(0x7303);
     let mut coefficients = Vec::new();
     let vp = VariancePreserving::default();

@@ -48,13 +48,28 @@ fn install_quiet_hook() {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
             if QUIET.try_with(Cell::get).unwrap_or(false) {
-                let place = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+                let place = info.location().map(|l| format!("{}:{}:{}", tidy_path(l.file()), l.line(), l.column()));
                 let _ = LAST_LOCATION.try_with(|slot| *slot.borrow_mut() = place);
             } else {
                 previous(info);
             }
         }));
     });
+}
+
+/// `a/b/../c` as `a/c` (files included with `#[path = "../…"]` carry such paths).
+fn tidy_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            ".." if parts.last().is_some_and(|p| *p != ".." && !p.is_empty()) => {
+                parts.pop();
+            }
+            "." => {}
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
 }
 
 /// The text of a panic payload (`panic!("...")` carries a `&str` or a `String`).

@@ -32,6 +32,9 @@ pub static EXERCISE: Exercise = Exercise {
            coordinate by coordinate, x_t = t·x1 + (1 − t)·x0. Return one number per coordinate.",
 };
 
+/// The function the student writes, as the checker takes it.
+pub type StudentFn<'a> = dyn Fn(&[f64], &[f64], f64) -> Vec<f64> + 'a;
+
 /// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
 pub fn check<F>(f: F) -> Verdict
 where
@@ -55,10 +58,7 @@ fn expected(x0: &[f64], x1: &[f64], t: f64) -> Vec<f64> {
 
 /// Compares `f` with x_t = t x₁ + (1 − t) x₀ on the calling thread (no guard):
 /// `Err` says on which input `f` was wrong, what it returned and what was expected.
-pub fn compare<F>(f: &F) -> Result<(), String>
-where
-    F: Fn(&[f64], &[f64], f64) -> Vec<f64> + ?Sized,
-{
+pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
     let mut cases: Vec<(Vec<f64>, Vec<f64>, f64)> = vec![(vec![0.0, 0.0], vec![2.0, 2.0], 0.25)];
     let mut rng = StdRng::seed_from_u64(0x7301);
     for d in [1usize, 2, 3, 5] {

@@ -36,6 +36,9 @@ pub static EXERCISE: Exercise = Exercise {
            k2 = u at x_mid and at the middle time t + h/2; the result is x + h·k2 (the whole step, from x).",
 };
 
+/// The function the student writes, as the checker takes it.
+pub type StudentFn<'a> = dyn Fn(&dyn VectorField, &Points, f64, f64) -> Points + 'a;
+
 /// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
 pub fn check<F>(f: F) -> Verdict
 where
@@ -53,10 +56,7 @@ where
 }
 
 /// Compares `f` with x + h u_{t+h/2}(x + (h/2) u_t(x)) on the calling thread (no guard).
-pub fn compare<F>(f: &F) -> Result<(), String>
-where
-    F: Fn(&dyn VectorField, &Points, f64, f64) -> Points + ?Sized,
-{
+pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(0x7406);
     let cases = [
         (Kind::Linear, 1usize, 1usize, 0.0, 0.1),

@@ -43,7 +43,7 @@
 //!
 //! [`strip_solutions`] is the transform on one piece of code (it also turns
 //! `solutions/*.rs` into `exercises/*.rs`); [`render`] applies it to a whole
-//! notebook; [`generate`], [`out_of_date`] and [`write`] work on the
+//! notebook; [`generate`], [`out_of_date`] and [`write()`] work on the
 //! `notebooks/` folder (the `course sync [--check]` command).
 
 use crate::error::{Error, Result};

@@ -35,6 +35,9 @@ pub static EXERCISE: Exercise = Exercise {
            at t = k·h and uses the velocity there, x ← x + h·u_t(x), so the last step ends at t = 1.",
 };
 
+/// The function the student writes, as the checker takes it.
+pub type StudentFn<'a> = dyn Fn(&dyn VectorField, &Points, usize) -> Points + 'a;
+
 /// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
 pub fn check<F>(f: F) -> Verdict
 where
@@ -62,10 +65,7 @@ fn euler(field: &TestField, x0: &Points, count: usize, h: f64, time: impl Fn(usi
 }
 
 /// Compares `f` with the library's Euler solver from t = 0 to t = 1, on the calling thread (no guard).
-pub fn compare<F>(f: &F) -> Result<(), String>
-where
-    F: Fn(&dyn VectorField, &Points, usize) -> Points + ?Sized,
-{
+pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(0x7408);
     let cases = [
         (Kind::Linear, 3usize, 2usize, 1usize),

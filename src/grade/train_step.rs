@@ -53,6 +53,9 @@ const STEPS: usize = 30;
 /// The true loss must end below this fraction of where it started.
 const MAX_RATIO: f64 = 0.7;
 
+/// The function the student writes, as the checker takes it.
+pub type StudentFn<'a> = dyn Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + 'a;
+
 /// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
 pub fn check<F>(f: F) -> Verdict
 where
@@ -82,10 +85,7 @@ fn batch(x0: &Points, x1: &Points, t: &[f64], coef: impl Fn(f64) -> (f64, f64), 
 
 /// One training run: `calls` calls of `f` on a fixed batch of `n` points in `dim` dimensions.
 /// Returns the true loss before the first and after the last call.
-fn run<F>(f: &F, dim: usize, n: usize, calls: usize, seed: u64) -> Result<(f64, f64), String>
-where
-    F: Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + ?Sized,
-{
+fn run(f: &StudentFn<'_>, dim: usize, n: usize, calls: usize, seed: u64) -> Result<(f64, f64), String> {
     let setup = |e: crate::Error| format!("the grader could not set up its test ({e})");
     let mut rng = StdRng::seed_from_u64(seed);
     let mut model = Net::mlp_with(dim, 32, MlpConfig { seed, ..MlpConfig::default() }).map_err(setup)?;
@@ -140,10 +140,7 @@ where
 
 /// Trains fresh models with `f` and checks the returned losses, the number of
 /// optimiser steps and the drop of the true CFM loss, on the calling thread (no guard).
-pub fn compare<F>(f: &F) -> Result<(), String>
-where
-    F: Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + ?Sized,
-{
+pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
     let (first, last) = run(f, 2, 128, STEPS, 0x7407)?;
     let dropped = last < MAX_RATIO * first;
     if !dropped {

@@ -181,7 +181,8 @@ pub fn register(repo: &Repo, evcxr: &Path) -> Result<(), String> {
         None => return Err(format!("could not run {}", evcxr.display())),
     }
     std::fs::create_dir_all(&kdir).map_err(|e| format!("cannot create {}: {e}", kdir.display()))?;
-    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).to_string_lossy().into_owned();
+    // Absolute, but symlinks kept: the venv's python is a symlink to the base Python.
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).to_string_lossy().into_owned();
     let spec = json!({
         "argv": [
             abs(&repo.venv_python()),

@@ -167,10 +167,10 @@ fn analyse(stem: &str, source: &Path, executed: &Path, timings: &Path, out_dir: 
     let _ = std::fs::remove_dir_all(&fig_dir);
     if !figs.is_empty() && std::fs::create_dir_all(&fig_dir).is_ok() {
         let mut per_cell = std::collections::HashMap::new();
-        for (index, ext, bytes) in &figs {
-            let n = per_cell.entry(*index).or_insert(0);
+        for (number, ext, bytes) in &figs {
+            let n = per_cell.entry(*number).or_insert(0);
             *n += 1;
-            let _ = std::fs::write(fig_dir.join(format!("cell{:02}-{}.{ext}", index + 1, n)), bytes);
+            let _ = std::fs::write(fig_dir.join(format!("cell{number:02}-{n}.{ext}")), bytes);
         }
     }
     r.figures = figs.len();
@@ -242,7 +242,7 @@ fn print_notebook(r: &NbResult) {
         let first = c.get("first_line").and_then(Value::as_str).unwrap_or("");
         println!("    cell {n:>2}  {:>8}  {verdict:<7} {tag:<11} {}", opt_secs(secs), truncate(first, 60));
     }
-    let excluded = r.cells.len().saturating_sub(r.counted.len());
+    let excluded = r.cells.iter().filter(|c| cell_tags(c).iter().any(|t| t == TRAINING_TAG)).count();
     println!(
         "    median cell time {} over {} cell(s) ({} `{TRAINING_TAG}` cell(s) excluded); set-up cell {}",
         opt_secs(r.median),

@@ -17,6 +17,7 @@ mod notebook;
 mod paths;
 mod proc;
 mod python;
+mod sync_cmd;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -44,7 +45,11 @@ COMMANDS:
     setup      Only install: .venv with JupyterLab + nbclient (pip), evcxr_jupyter (cargo install),
                and the Rust kernel registered inside .venv
                  --headless        nbclient only, no JupyterLab (what `execute` needs)
-    grade      Grade the exercises
+    grade      Grade the exercises in exercises/ (all, or the one named); exit non-zero on any failure
+                 [EXERCISE]        a name, number or file stem, e.g. `euler_step` or `5`
+    sync       Write the student (notebooks/) and instructor (notebooks/solutions/) copies of
+               every notebook from notebooks/source/
+                 --check           only check that the copies are up to date (CI)
     help       Show this
 
 ENVIRONMENT:
@@ -75,6 +80,7 @@ fn dispatch(args: &[String]) -> Result<i32, String> {
         "execute" | "exec" | "run" => cmd_execute(rest),
         "setup" | "install" => cmd_setup(rest),
         "grade" => Ok(grade_cmd::run(rest)),
+        "sync" => Ok(sync_cmd::run(rest)),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(0)

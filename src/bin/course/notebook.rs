@@ -108,48 +108,68 @@ pub fn strip_ansi(s: &str) -> String {
 }
 
 /// At most `max` lines of `text` starting at the line that contains `needle`
-/// (or the first lines when it is absent).
+/// (or the first lines when it is absent), stopping at a backtrace.
 fn excerpt(text: &str, needle: Option<&str>, max: usize) -> String {
     let text = strip_ansi(text);
     let lines: Vec<&str> = text.lines().collect();
     let start = needle.and_then(|n| lines.iter().position(|l| l.contains(n))).unwrap_or(0);
-    lines[start..].iter().take(max).copied().collect::<Vec<_>>().join("\n")
+    lines[start..]
+        .iter()
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || !(l.starts_with("stack backtrace:") || l.starts_with("note: run with")))
+        .take(max)
+        .map(|(_, l)| *l)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-/// Every error output and every output mentioning [`PANIC_MARKER`], cell by cell.
+/// Every error output and every output mentioning [`PANIC_MARKER`]: at most one
+/// problem of each kind per cell. A cell's stream outputs are searched as one
+/// text (evcxr sends a panic message line by line).
 pub fn find_problems(nb: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (index, cell) in code_cells(nb) {
         let Some(outputs) = cell.get("outputs").and_then(Value::as_array) else { continue };
-        for output in outputs {
-            let texts = output_texts(output);
-            let is_error = output.get("output_type").and_then(Value::as_str) == Some("error");
-            if let Some(t) = texts.iter().find(|t| t.contains(PANIC_MARKER)) {
-                problems.push(Problem { index, kind: "panic", excerpt: excerpt(t, Some(PANIC_MARKER), 6) });
-            } else if is_error {
-                problems.push(Problem { index, kind: "error", excerpt: excerpt(&texts.join("\n"), None, 12) });
+        let kind_of = |o: &Value| o.get("output_type").and_then(Value::as_str).unwrap_or("").to_owned();
+        let streams: String = outputs.iter().filter(|o| kind_of(o) == "stream").flat_map(output_texts).collect();
+        let mut panic_text = streams.contains(PANIC_MARKER).then_some(streams);
+        let mut error_text = None;
+        for o in outputs.iter().filter(|o| kind_of(o) != "stream") {
+            let texts = output_texts(o);
+            if panic_text.is_none() {
+                panic_text = texts.iter().find(|t| t.contains(PANIC_MARKER)).cloned();
             }
+            if kind_of(o) == "error" && error_text.is_none() {
+                error_text = Some(texts.join("\n"));
+            }
+        }
+        if let Some(t) = panic_text {
+            problems.push(Problem { index, kind: "panic", excerpt: excerpt(&t, Some(PANIC_MARKER), 6) });
+        }
+        if let Some(t) = error_text {
+            problems.push(Problem { index, kind: "error", excerpt: excerpt(&t, None, 12) });
         }
     }
     problems
 }
 
-/// A figure found in the outputs: (cell index, file extension, bytes).
+/// A figure found in the outputs: (code cell number counting from 1, file extension, bytes).
 pub type Figure = (usize, &'static str, Vec<u8>);
 
 /// Every SVG and PNG in the display data and execute results.
 pub fn figures(nb: &Value) -> Vec<Figure> {
     let mut out = Vec::new();
-    for (index, cell) in code_cells(nb) {
+    for (k, (_, cell)) in code_cells(nb).into_iter().enumerate() {
+        let number = k + 1;
         let Some(outputs) = cell.get("outputs").and_then(Value::as_array) else { continue };
         for output in outputs {
             let Some(data) = output.get("data") else { continue };
             if let Some(svg) = data.get("image/svg+xml") {
-                out.push((index, "svg", text_of(Some(svg)).into_bytes()));
+                out.push((number, "svg", text_of(Some(svg)).into_bytes()));
             }
             if let Some(png) = data.get("image/png") {
                 if let Some(bytes) = base64_decode(&text_of(Some(png))) {
-                    out.push((index, "png", bytes));
+                    out.push((number, "png", bytes));
                 }
             }
         }
@@ -222,7 +242,8 @@ mod tests {
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].kind, "panic");
         assert_eq!(p[0].index, 1);
-        assert!(p[0].excerpt.contains("boom"));
+        assert!(p[0].excerpt.contains("boom"), "{}", p[0].excerpt);
+        assert!(!p[0].excerpt.contains("backtrace"), "{}", p[0].excerpt);
     }
 
     #[test]
@@ -276,7 +297,7 @@ mod tests {
             "data": {"image/svg+xml": "<svg/>", "image/png": "aGk=", "text/plain": "fig"}})],
         )]);
         let f = figures(&n);
-        assert_eq!(f, vec![(0, "svg", b"<svg/>".to_vec()), (0, "png", b"hi".to_vec())]);
+        assert_eq!(f, vec![(1, "svg", b"<svg/>".to_vec()), (1, "png", b"hi".to_vec())]);
     }
 
     /// Every committed notebook starts with the same set-up cell and is valid JSON.

@@ -68,7 +68,7 @@ fn sync(dir: &Path, root: &Path, check: bool) -> flowmatch::Result<i32> {
     }
     for orphan in notebook::orphans(dir)? {
         println!(
-            "note: {} has no source in {} (it is not generated)",
+            "note: {} has no source in {}/, so it is not generated (fine for a notebook without exercises)",
             show(&orphan, root),
             show(&dir.join("source"), root)
         );
