@@ -9,10 +9,15 @@
 # Both are done by `course execute` itself (`course setup --headless` alone installs).
 #
 # Environment:
-#   NOTEBOOK_CELL_TIMEOUT   seconds one cell may take (default 1200)
-#   NOTEBOOKS               space-separated notebook names (default: all)
+#   NOTEBOOK_CELL_TIMEOUT       seconds one cell may take (default 1200)
+#   NOTEBOOKS                   space-separated notebook names (default: all)
+#   FLOWMATCH_EVCXR_BUILD_DIR   where the kernels compile the dependencies (default here:
+#                               ~/.cache/flowmatch-evcxr, outside the clone, so a later CI
+#                               run on the same machine reuses dfdx & co. instead of
+#                               compiling them again; by hand the default is target/evcxr)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export FLOWMATCH_EVCXR_BUILD_DIR="${FLOWMATCH_EVCXR_BUILD_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/flowmatch-evcxr}"
 
 section() { printf '\n=== %s (%ds)\n' "$1" "$SECONDS"; }
 
@@ -31,7 +36,9 @@ section "notebooks: build the course command"
 cargo build --release --bin course
 
 section "notebooks: execute"
-read -r -a names <<<"${NOTEBOOKS:-}"
+# Default: the student copies (their exercise checks must say "not yet solved", not crash)
+# and the instructor copies (solved in full).
+read -r -a names <<<"${NOTEBOOKS:-$(echo notebooks/*.ipynb notebooks/solutions/*.ipynb)}"
 cargo run --release --bin course -- execute --timeout "${NOTEBOOK_CELL_TIMEOUT:-1200}" "${names[@]+"${names[@]}"}"
 
 section "notebooks: done"

@@ -19,7 +19,8 @@ use flowmatch::train::{Progress, Trainer};
 use std::time::Instant;
 
 fn main() {
-    let mut opts = [("--hidden", 256usize), ("--batch", 256), ("--steps", 1000), ("--samples", 10_000), ("--ode-steps", 100)];
+    let mut opts =
+        [("--hidden", 256usize), ("--batch", 256), ("--steps", 1000), ("--samples", 10_000), ("--ode-steps", 100)];
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -48,7 +49,8 @@ fn main() {
 fn run(hidden: usize, batch: usize, steps: usize, samples: usize, ode_steps: usize) -> flowmatch::Result<()> {
     let mut model = Net::mlp(2, hidden)?;
     println!("model: {model:?}");
-    let trainer = |n| Trainer::new(EightGaussians::torchcfm()).steps(n).batch_size(batch).lr(1e-3).progress(Progress::Off);
+    let trainer =
+        |n| Trainer::new(EightGaussians::torchcfm()).steps(n).batch_size(batch).lr(1e-3).progress(Progress::Off);
     trainer(20).train(&mut model)?; // warm-up, as the PyTorch script does
     let t0 = Instant::now();
     let report = trainer(steps).seed(1).train(&mut model)?;

@@ -13,7 +13,7 @@
 use flowmatch::data::{Dataset, EightGaussians, Moons, StandardGaussian};
 use flowmatch::loss::Cfm;
 use flowmatch::metrics::w2;
-use flowmatch::model::{Net, MlpConfig};
+use flowmatch::model::{MlpConfig, Net};
 use flowmatch::solver::{solve, Method, TimeGrid};
 use flowmatch::train::Trainer;
 
@@ -34,9 +34,10 @@ fn parse() -> Result<Args, String> {
             "--method" => a.method = v()?,
             "--seed" => a.seed = v()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--steps" => a.steps = v()?.parse().map_err(|e| format!("--steps: {e}"))?,
-            "-h" | "--help" => {
-                return Err("usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians> --method icfm [--seed N] [--steps N]".into())
-            }
+            "-h" | "--help" => return Err(
+                "usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians> --method icfm [--seed N] [--steps N]"
+                    .into(),
+            ),
             other => return Err(format!("unknown argument '{other}' (try --help)")),
         }
     }
@@ -64,7 +65,10 @@ fn task(name: &str) -> flowmatch::Result<(Box<dyn Dataset>, Box<dyn Dataset>)> {
         "moons" => (Box::new(StandardGaussian::new(2)?), Box::new(Moons::torchcfm())),
         "moons-8gaussians" => (Box::new(Moons::torchcfm()), Box::new(EightGaussians::torchcfm())),
         other => {
-            return Err(flowmatch::Error::invalid("task", format!("'{other}': use 8gaussians, moons or moons-8gaussians")))
+            return Err(flowmatch::Error::invalid(
+                "task",
+                format!("'{other}': use 8gaussians, moons or moons-8gaussians"),
+            ))
         }
     })
 }
@@ -78,15 +82,16 @@ fn run(a: &Args) -> flowmatch::Result<()> {
     println!("task {} method {} seed {} ({} steps)", a.task, a.method, a.seed, a.steps);
     let mut model = Net::mlp_with(2, 64, MlpConfig { seed: a.seed, ..Default::default() })?;
     let (train_source, train_target) = task(&a.task)?;
-    let trainer = Trainer::new(train_target)
-        .source(train_source)
-        .cfm(cfm)
-        .steps(a.steps)
-        .batch_size(512)
-        .lr(1e-3)
-        .seed(a.seed);
+    let trainer =
+        Trainer::new(train_target).source(train_source).cfm(cfm).steps(a.steps).batch_size(512).lr(1e-3).seed(a.seed);
     let report = trainer.train(&mut model)?;
-    println!("trained {} steps in {:.1}s ({:.0} steps/s), final loss {:.4}", report.steps(), report.seconds, report.steps_per_second(), report.final_loss(200));
+    println!(
+        "trained {} steps in {:.1}s ({:.0} steps/s), final loss {:.4}",
+        report.steps(),
+        report.seconds,
+        report.steps_per_second(),
+        report.final_loss(200)
+    );
     // Evaluation draws come from their own streams, fixed by the seed.
     let eval_seed = a.seed.wrapping_mul(1_000_003).wrapping_add(17);
     let x0 = source.sample(1000, eval_seed)?;
@@ -99,4 +104,3 @@ fn run(a: &Args) -> flowmatch::Result<()> {
     println!("w2: {dist:.4}");
     Ok(())
 }
-

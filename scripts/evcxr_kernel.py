@@ -110,14 +110,6 @@ def main():
     crate_dir = build_root / f"kernel-{slot}"
     crate_dir.mkdir(exist_ok=True)
 
-    # Start the scratch crate from the repo's Cargo.lock, so the notebooks build
-    # the same dfdx/gemm/... versions as `cargo build` (and need no index lookup).
-    repo_lock = repo / "Cargo.lock"
-    slot_lock = crate_dir / "Cargo.lock"
-    if repo_lock.exists():
-        if not slot_lock.exists() or slot_lock.stat().st_mtime < repo_lock.stat().st_mtime:
-            shutil.copyfile(repo_lock, slot_lock)
-
     env = dict(os.environ)
     env["EVCXR_CONFIG_DIR"] = str(notebooks)
     env["EVCXR_TMPDIR"] = str(crate_dir)

@@ -10,8 +10,7 @@
 
 use crate::error::{Error, Result};
 use dfdx::nn::tensor_collection::{
-    RecursiveWalker, ScalarOptions, TensorCollection, TensorOptions, TensorVisitor, ViewTensorName,
-    ViewTensorRef,
+    RecursiveWalker, ScalarOptions, TensorCollection, TensorOptions, TensorVisitor, ViewTensorName, ViewTensorRef,
 };
 use dfdx::nn::LoadFromSafetensors;
 use dfdx::prelude::{Shape, Tensor};
@@ -127,10 +126,8 @@ pub fn save_module<M: TensorCollection<f32, D>, D: Device<f32>>(
 ) -> Result<()> {
     let path = path.as_ref();
     let tensors = module_tensors(module)?;
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-        .into_iter()
-        .map(|(n, s, v)| (n, s, v.iter().flat_map(|x| x.to_le_bytes()).collect()))
-        .collect();
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> =
+        tensors.into_iter().map(|(n, s, v)| (n, s, v.iter().flat_map(|x| x.to_le_bytes()).collect())).collect();
     let views = bytes
         .iter()
         .map(|(n, s, b)| {
@@ -139,7 +136,8 @@ pub fn save_module<M: TensorCollection<f32, D>, D: Device<f32>>(
                 .map_err(|e| Error::Checkpoint { path: path.display().to_string(), reason: format!("{e:?}") })
         })
         .collect::<Result<Vec<_>>>()?;
-    let json = serde_json::to_string(meta).map_err(|e| Error::Checkpoint { path: path.display().to_string(), reason: e.to_string() })?;
+    let json = serde_json::to_string(meta)
+        .map_err(|e| Error::Checkpoint { path: path.display().to_string(), reason: e.to_string() })?;
     let metadata = Some(HashMap::from([("flowmatch".to_string(), json)]));
     let data = safetensors::tensor::serialize(views, &metadata)
         .map_err(|e| Error::Checkpoint { path: path.display().to_string(), reason: format!("{e:?}") })?;
@@ -168,7 +166,8 @@ pub fn read_meta(path: impl AsRef<Path>) -> Result<CheckpointMeta> {
         .as_ref()
         .and_then(|m| m.get("flowmatch"))
         .ok_or_else(|| bad("it has no flowmatch metadata, so it was not written by flowmatch".into()))?;
-    let meta: CheckpointMeta = serde_json::from_str(json).map_err(|e| bad(format!("its flowmatch metadata is not valid ({e})")))?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(json).map_err(|e| bad(format!("its flowmatch metadata is not valid ({e})")))?;
     if meta.format != FORMAT_VERSION {
         return Err(bad(format!("format version {} is not the supported {FORMAT_VERSION}", meta.format)));
     }
@@ -176,7 +175,10 @@ pub fn read_meta(path: impl AsRef<Path>) -> Result<CheckpointMeta> {
 }
 
 /// Loads the weights in `path` into `module`. On any error `module` is left unchanged.
-pub fn load_module<M: TensorCollection<f32, D> + Clone, D: Device<f32>>(module: &mut M, path: impl AsRef<Path>) -> Result<()> {
+pub fn load_module<M: TensorCollection<f32, D> + Clone, D: Device<f32>>(
+    module: &mut M,
+    path: impl AsRef<Path>,
+) -> Result<()> {
     let path = path.as_ref();
     read_meta(path)?;
     let mut fresh = module.clone();

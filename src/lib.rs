@@ -23,7 +23,7 @@ pub mod coupling;
 pub mod data;
 pub mod error;
 pub mod field;
-pub mod fused;
+mod fused;
 pub mod grade;
 pub mod loss;
 pub mod marginal;

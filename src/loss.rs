@@ -145,7 +145,13 @@ impl Cfm {
 
     /// The regression batch for pairs (x₀ᵢ, x₁ᵢ): draws tᵢ, then
     /// x_t = α_t x₁ + σ_t x₀ + σ ε and target = α̇_t x₁ + σ̇_t x₀.
-    pub fn batch(&self, x0: &Points, x1: &Points, labels: Option<Vec<usize>>, rng: &mut dyn RngCore) -> Result<TrainBatch> {
+    pub fn batch(
+        &self,
+        x0: &Points,
+        x1: &Points,
+        labels: Option<Vec<usize>>,
+        rng: &mut dyn RngCore,
+    ) -> Result<TrainBatch> {
         let t = self.time.sample(x0.len(), rng);
         self.batch_at(x0, x1, &t, labels, rng)
     }
@@ -193,7 +199,13 @@ impl Cfm {
     }
 
     /// Draws a batch with the independent coupling.
-    pub fn draw_independent(&self, source: &dyn Dataset, target: &dyn Dataset, n: usize, rng: &mut dyn RngCore) -> Result<TrainBatch> {
+    pub fn draw_independent(
+        &self,
+        source: &dyn Dataset,
+        target: &dyn Dataset,
+        n: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<TrainBatch> {
         self.draw(source, target, &Independent, n, rng)
     }
 }

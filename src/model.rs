@@ -45,18 +45,13 @@ use crate::points::Points;
 use dfdx::nn::modules::{Linear, UnbiasedLinear};
 use dfdx::nn::{BuildModule, Module, TensorCollection, ZeroGrads};
 use dfdx::optim::{Adam, AdamConfig, Optimizer, WeightDecay};
-use dfdx::prelude::{
-    Const, Dtype, Gradients, ModuleVisitor, OwnedTape, Rank0, Shape, SplitTape, Tape, Tensor, Trace,
-
-};
+use dfdx::prelude::{Const, Dtype, Gradients, ModuleVisitor, OwnedTape, Rank0, Shape, SplitTape, Tape, Tensor, Trace};
 use dfdx::tensor::Cpu;
 use dfdx::tensor_ops::Device;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
 use std::sync::OnceLock;
 
-#[doc(hidden)]
-pub static PROF: [std::sync::atomic::AtomicU64; 4] = [const { std::sync::atomic::AtomicU64::new(0) }; 4];
 /// The nonlinearity between layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Activation {
@@ -95,9 +90,9 @@ impl TimeEmbedding {
     fn frequencies(&self, k: usize) -> Vec<f64> {
         match *self {
             TimeEmbedding::Raw => Vec::new(),
-            TimeEmbedding::Fourier { max_frequency } => (0..k)
-                .map(|j| if k == 1 { 1.0 } else { max_frequency.powf(j as f64 / (k - 1) as f64) })
-                .collect(),
+            TimeEmbedding::Fourier { max_frequency } => {
+                (0..k).map(|j| if k == 1 { 1.0 } else { max_frequency.powf(j as f64 / (k - 1) as f64) }).collect()
+            }
         }
     }
 
@@ -211,11 +206,19 @@ impl TrainBatch {
             return Err(Error::ZeroCount { what: "the batch size".into() });
         }
         if self.x_t.dim() != dim {
-            return Err(Error::shape("the batch points x_t", format!("dimension {dim}"), format!("dimension {}", self.x_t.dim())));
+            return Err(Error::shape(
+                "the batch points x_t",
+                format!("dimension {dim}"),
+                format!("dimension {}", self.x_t.dim()),
+            ));
         }
         self.x_t.check_same_shape(&self.target, "the batch target")?;
         if self.t.len() != self.x_t.len() {
-            return Err(Error::shape("the batch times", format!("{} times", self.x_t.len()), format!("{}", self.t.len())));
+            return Err(Error::shape(
+                "the batch times",
+                format!("{} times", self.x_t.len()),
+                format!("{}", self.t.len()),
+            ));
         }
         self.x_t.check_finite("the batch points x_t")?;
         self.target.check_finite("the batch target")?;
@@ -417,7 +420,8 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
         Self::check_shapes(&config)?;
         let dev = Dev::seeded(config.seed)?;
         let net = MlpNet::<D, H, TF, f32, Dev>::try_build(&dev).map_err(dev_err)?;
-        let mut model = Mlp { net, config, dev, id_watermark: 0, opt: None, grads: None, steps: 0, frozen: OnceLock::new() };
+        let mut model =
+            Mlp { net, config, dev, id_watermark: 0, opt: None, grads: None, steps: 0, frozen: OnceLock::new() };
         model.id_watermark = model.probe_id()?;
         Ok(model)
     }
@@ -435,7 +439,10 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
                 if !TF.is_multiple_of(2) {
                     Err(Error::invalid("time embedding", format!("Fourier features come in sin/cos pairs: TF = {TF} must be even, e.g. FourierMlp<{D}, {H}> (TF = 16)")))
                 } else if !(max_frequency.is_finite() && max_frequency >= 1.0) {
-                    Err(Error::invalid("time embedding", format!("max_frequency = {max_frequency} must be finite and ≥ 1")))
+                    Err(Error::invalid(
+                        "time embedding",
+                        format!("max_frequency = {max_frequency} must be finite and ≥ 1"),
+                    ))
                 } else {
                     Ok(())
                 }
@@ -469,12 +476,24 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
         &self.net
     }
 
-    fn inputs(&self, x: &Points, t: &[f64]) -> Result<(Batch<D, Dev, dfdx::tensor::NoneTape>, Batch<TF, Dev, dfdx::tensor::NoneTape>)> {
+    fn inputs(
+        &self,
+        x: &Points,
+        t: &[f64],
+    ) -> Result<(Batch<D, Dev, dfdx::tensor::NoneTape>, Batch<TF, Dev, dfdx::tensor::NoneTape>)> {
         if x.dim() != D {
-            return Err(Error::shape("the model input x", format!("points of dimension {D}"), format!("dimension {}", x.dim())));
+            return Err(Error::shape(
+                "the model input x",
+                format!("points of dimension {D}"),
+                format!("dimension {}", x.dim()),
+            ));
         }
         if t.len() != x.len() {
-            return Err(Error::shape("the model input t", format!("one time per point ({})", x.len()), format!("{} times", t.len())));
+            return Err(Error::shape(
+                "the model input t",
+                format!("one time per point ({})", x.len()),
+                format!("{} times", t.len()),
+            ));
         }
         let n = x.len();
         let xs = self.dev.tensor_from_vec(x.to_f32(), (n, Const::<D>));
@@ -503,7 +522,11 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
 
     fn check_x(&self, x: &Points) -> Result<()> {
         if x.dim() != D {
-            return Err(Error::shape("the model input x", format!("points of dimension {D}"), format!("dimension {}", x.dim())));
+            return Err(Error::shape(
+                "the model input x",
+                format!("points of dimension {D}"),
+                format!("dimension {}", x.dim()),
+            ));
         }
         Ok(())
     }
@@ -537,10 +560,7 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
             drop(tape);
             return Err(Error::NonFiniteLoss { step: self.steps + 1, value: loss_value });
         }
-        let t0 = std::time::Instant::now();
         let mut grads = loss.try_backward().map_err(dev_err)?;
-        PROF[1].fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-        let t0 = std::time::Instant::now();
         let adam_cfg = opt.adam();
         let reuse = matches!(&self.opt, Some((kind, _)) if *kind == opt.kind);
         if !reuse {
@@ -551,8 +571,6 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
         self.frozen = OnceLock::new();
         adam.update(&mut self.net, &grads).map_err(|e| Error::invalid("optimiser step", format!("{e:?}")))?;
         self.net.try_zero_grads(&mut grads).map_err(dev_err)?;
-        PROF[2].fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-        PROF[3].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.grads = Some(grads);
         self.steps += 1;
         Ok(loss_value)
@@ -611,7 +629,7 @@ fn mse_on_tape<const D: usize, Dev: Device<f32>>(
 }
 
 impl<const D: usize, const H: usize, const TF: usize> Mlp<D, H, TF, Cpu> {
-    /// The batch loss through the fused SiLU layers (see [`crate::fused`]), with a tape.
+    /// The batch loss through the fused SiLU network (see `src/fused.rs`), with a tape.
     fn fast_loss(&mut self, batch: &TrainBatch) -> Result<Tensor<Rank0, f32, Cpu, OwnedTape<f32, Cpu>>> {
         use dfdx::tensor::TensorFromVec;
         let n = batch.x_t.len();
@@ -620,11 +638,7 @@ impl<const D: usize, const H: usize, const TF: usize> Mlp<D, H, TF, Cpu> {
         let tau = self.config.time_embedding.features(&batch.t, TF);
         let target = self.dev.tensor_from_vec(batch.target.to_f32(), (n, Const::<D>));
         let xs = xs.traced(self.take_grads()?);
-        let net = &self.net;
-        let h = fused::first_layer(xs, tau, &net.x_in, &net.t_in);
-        let h = fused::linear_act(h, &net.hidden1, true, true);
-        let h = fused::linear_act(h, &net.hidden2, true, true);
-        let pred = fused::linear_act(h, &net.out, false, true);
+        let pred = fused::mlp(xs, tau, &self.net);
         mse_on_tape(pred, target)
     }
 }
@@ -644,7 +658,11 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Velocity
         if let Some(frozen) = self.fast() {
             self.check_x(x)?;
             if t.len() != n {
-                return Err(Error::shape("the model input t", format!("one time per point ({n})"), format!("{} times", t.len())));
+                return Err(Error::shape(
+                    "the model input t",
+                    format!("one time per point ({n})"),
+                    format!("{} times", t.len()),
+                ));
             }
             let mut out = Points::zeros(n, D);
             frozen.eval(x.as_slice(), Times::PerRow(t), out.as_mut_slice());
@@ -685,9 +703,7 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Trainabl
         self.sync_ids()?;
         if self.config.activation == Activation::Silu {
             if let Some(cpu) = (self as &mut dyn Any).downcast_mut::<Mlp<D, H, TF, Cpu>>() {
-                let t0 = std::time::Instant::now();
                 let loss = cpu.fast_loss(batch)?;
-                PROF[0].fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
                 return cpu.apply_step(loss, opt);
             }
         }

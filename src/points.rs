@@ -56,7 +56,11 @@ impl Points {
         for (i, r) in rows.iter().enumerate() {
             let r = r.as_ref();
             if r.len() != dim {
-                return Err(Error::shape(format!("row {i} of Points::from_rows"), format!("{dim} numbers"), format!("{}", r.len())));
+                return Err(Error::shape(
+                    format!("row {i} of Points::from_rows"),
+                    format!("{dim} numbers"),
+                    format!("{}", r.len()),
+                ));
             }
             data.extend_from_slice(r);
         }
@@ -205,7 +209,11 @@ impl Points {
     /// Stacks two sets with the same dimension, `self` first.
     pub fn concat(&self, other: &Points) -> Result<Points> {
         if self.dim != other.dim {
-            return Err(Error::shape("Points::concat", format!("dimension {}", self.dim), format!("dimension {}", other.dim)));
+            return Err(Error::shape(
+                "Points::concat",
+                format!("dimension {}", self.dim),
+                format!("dimension {}", other.dim),
+            ));
         }
         let mut data = self.data.clone();
         data.extend_from_slice(&other.data);

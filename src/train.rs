@@ -57,7 +57,13 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { steps: 1000, batch_size: 256, optimizer: OptimizerConfig::default(), seed: 0, progress: Progress::Auto }
+        TrainConfig {
+            steps: 1000,
+            batch_size: 256,
+            optimizer: OptimizerConfig::default(),
+            seed: 0,
+            progress: Progress::Auto,
+        }
     }
 }
 

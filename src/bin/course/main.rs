@@ -56,6 +56,7 @@ ENVIRONMENT:
     FLOWMATCH_PYTHON          Python used to create .venv (default: python3)
     FLOWMATCH_VENV            the virtual environment folder (default: <repo>/.venv)
     FLOWMATCH_EVCXR_JUPYTER   use this evcxr_jupyter binary as it is (no version check, no install)
+    FLOWMATCH_EVCXR_BUILD_DIR where kernels compile and keep the dependencies (default: target/evcxr)
 ";
 
 fn main() {
