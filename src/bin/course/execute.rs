@@ -79,11 +79,15 @@ pub fn run(repo: &Repo, opts: &ExecOptions) -> Result<i32, String> {
     let out_dir = std::fs::canonicalize(&out_dir).unwrap_or(out_dir);
     let runner = repo.scripts().join("run_notebook.py");
 
+    let names = output_names(&repo.notebooks(), &notebooks);
     let mut results = Vec::new();
-    for (k, nb_path) in notebooks.iter().enumerate() {
-        let stem = nb_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "notebook".into());
-        let executed = out_dir.join(format!("{stem}.ipynb"));
-        let timings = out_dir.join(format!("{stem}.timings.json"));
+    for (k, (nb_path, name)) in notebooks.iter().zip(&names).enumerate() {
+        // `name` is the notebook's path below notebooks/ without `.ipynb`, e.g. "solutions/7.3-fm".
+        let executed = out_dir.join(format!("{name}.ipynb"));
+        let timings = out_dir.join(format!("{name}.timings.json"));
+        if let Some(parent) = executed.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", show(parent)))?;
+        }
         let _ = std::fs::remove_file(&timings);
         println!();
         println!("==> [{}/{}] {} (fresh kernel)", k + 1, notebooks.len(), show(nb_path));
@@ -111,7 +115,7 @@ pub fn run(repo: &Repo, opts: &ExecOptions) -> Result<i32, String> {
             cmd.env(k, v);
         }
         let status = cmd.status().map_err(|e| format!("could not run {}: {e}", show(&runner)))?;
-        let mut r = analyse(&stem, nb_path, &executed, &timings, &out_dir);
+        let mut r = analyse(name, nb_path, &executed, &timings, &out_dir);
         if !status.success() && r.ok {
             r.ok = false;
             r.failure.get_or_insert_with(|| format!("the notebook runner exited with {status}"));
@@ -130,9 +134,35 @@ fn read_json(p: &Path) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
 }
 
-fn analyse(stem: &str, source: &Path, executed: &Path, timings: &Path, out_dir: &Path) -> NbResult {
+/// A unique name for each notebook's outputs: its path below `notebooks_dir`
+/// without `.ipynb` ("solutions/7.3-fm"), else its file stem; "-2", "-3", ... on a clash.
+fn output_names(notebooks_dir: &Path, notebooks: &[PathBuf]) -> Vec<String> {
+    let base = std::fs::canonicalize(notebooks_dir).unwrap_or_else(|_| notebooks_dir.to_path_buf());
+    let mut used = std::collections::HashSet::new();
+    notebooks
+        .iter()
+        .map(|p| {
+            let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            let rel = abs
+                .strip_prefix(&base)
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|_| abs.file_name().map(PathBuf::from).unwrap_or_default());
+            let name = rel.with_extension("").to_string_lossy().replace('\\', "/");
+            let name = if name.is_empty() { "notebook".to_string() } else { name };
+            let mut unique = name.clone();
+            let mut k = 1;
+            while !used.insert(unique.clone()) {
+                k += 1;
+                unique = format!("{name}-{k}");
+            }
+            unique
+        })
+        .collect()
+}
+
+fn analyse(name: &str, source: &Path, executed: &Path, timings: &Path, out_dir: &Path) -> NbResult {
     let mut r = NbResult {
-        name: source.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        name: format!("{name}.ipynb"),
         executed: executed.to_path_buf(),
         ok: true,
         total: None,
@@ -163,7 +193,7 @@ fn analyse(stem: &str, source: &Path, executed: &Path, timings: &Path, out_dir: 
 
     // Figures: also saved as files next to the executed notebook.
     let figs = notebook::figures(&nb);
-    let fig_dir = out_dir.join(stem);
+    let fig_dir = out_dir.join(name);
     let _ = std::fs::remove_dir_all(&fig_dir);
     if !figs.is_empty() && std::fs::create_dir_all(&fig_dir).is_ok() {
         let mut per_cell = std::collections::HashMap::new();
@@ -347,4 +377,24 @@ fn write_report(results: &[NbResult], out_dir: &Path) {
         "ok": results.iter().all(|r| r.ok),
     });
     let _ = std::fs::write(out_dir.join("report.json"), serde_json::to_string_pretty(&report).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_names_keep_subfolders_and_stay_unique() {
+        let dir = std::env::temp_dir().join(format!("course-names-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("solutions")).unwrap();
+        let a = dir.join("7.3-fm.ipynb");
+        let b = dir.join("solutions").join("7.3-fm.ipynb");
+        for p in [&a, &b] {
+            std::fs::write(p, "{}").unwrap();
+        }
+        let outside = std::env::temp_dir().join("elsewhere").join("7.3-fm.ipynb");
+        let names = output_names(&dir, &[a.clone(), b, outside, a]);
+        assert_eq!(names, vec!["7.3-fm", "solutions/7.3-fm", "7.3-fm-2", "7.3-fm-3"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
