@@ -22,6 +22,12 @@ What it sets up:
   parent folders of the crate it builds, so this gives every *dependency*
   (flowmatch, dfdx, ...) opt-level 3 while the cells themselves keep the quick
   opt-level from ``evcxr.toml``.
+* the working folder ``<repo>/notebooks``, whichever folder below it holds the
+  notebook (Jupyter starts a kernel in the notebook's own folder). So the first
+  cell, ``:dep flowmatch = { path = ".." }``, is the same in every notebook: the
+  student copies, the instructor copies in ``notebooks/solutions/`` and the
+  sources in ``notebooks/source/``. Relative paths in cells are relative to
+  ``notebooks/`` too.
 
 Usage (as written into kernel.json):
     python evcxr_kernel.py --evcxr /path/to/evcxr_jupyter --control_file {connection_file}
@@ -115,6 +121,7 @@ def main():
     env["EVCXR_TMPDIR"] = str(crate_dir)
     sys.stderr.write(f"flowmatch kernel: evcxr build folder {crate_dir}\n")
     sys.stderr.flush()
+    os.chdir(notebooks)
     os.execve(evcxr, [evcxr, "--control_file", control], env)
 
 

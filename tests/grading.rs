@@ -555,7 +555,7 @@ fn the_instructor_copy_keeps_solutions_without_markers() {
     assert!(!instructor.contains("SOLUTION"));
     let cells = cells(&instructor);
     assert_eq!(cells.len(), 8);
-    assert_eq!(source(&cells[1]), ":dep flowmatch = { path = \"../..\" }\nuse flowmatch::prelude::*;");
+    assert_eq!(source(&cells[1]), ":dep flowmatch = { path = \"..\" }\nuse flowmatch::prelude::*;");
     assert!(source(&cells[3]).contains("    x0.iter().zip(x1).map(|(a, b)| t * b + (1.0 - t) * a).collect()\n}"));
     assert!(source(&cells[4]).starts_with("**Solution.**"));
     assert!(source(&cells[6]).starts_with("fn helper() -> usize {"));
@@ -632,4 +632,28 @@ fn the_committed_notebooks_match_their_sources() {
         "these notebooks differ from what notebooks/source/ gives: {stale:?}; run \
          `cargo run --release --bin course -- sync` (edit notebooks/source/, not the copies)"
     );
+}
+
+#[test]
+fn every_notebook_starts_with_the_same_short_cell() {
+    // The course kernel runs in notebooks/, so one first cell serves every folder below it.
+    const SETUP: &str = ":dep flowmatch = { path = \"..\" }\nuse flowmatch::prelude::*;";
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "ipynb") {
+                out.push(p);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&repo().join("notebooks"), &mut found);
+    assert!(found.len() >= 5, "expected the course notebooks, found {found:?}");
+    for p in found {
+        let nb: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let first = nb["cells"].as_array().unwrap().iter().find(|c| c["cell_type"] == "code").expect("a code cell");
+        assert_eq!(source(first).trim(), SETUP, "first code cell of {}", p.display());
+    }
 }

@@ -33,13 +33,13 @@
 //! one-space indent), so saving a generated copy in Jupyter changes little.
 //!
 //! **Crate path.** Notebook cells load the crate with
-//! `:dep flowmatch = { path = ".." }`, a path relative to the notebook's
-//! folder. The student copy sits one folder below the repository root, the
-//! instructor copy (and the source) two, so the relative path on a
-//! `:dep flowmatch` line is set to `..` in the student copy and to `../..` in
-//! the instructor copy, whatever the source says: a source written with the
-//! usual first cell (`..`) and one written to run in place (`../..`) give the
-//! same copies.
+//! `:dep flowmatch = { path = ".." }`. The course kernel (`scripts/evcxr_kernel.py`)
+//! starts every kernel in `notebooks/`, whichever folder below it the notebook sits
+//! in, so `..` is the repository root for the student copies, the instructor copies in
+//! `notebooks/solutions/` and the sources in `notebooks/source/` alike, and every
+//! notebook's first cell is the same. A `:dep flowmatch` line with another relative
+//! path (an older source written as `../..`) is set to `..` in both copies; absolute
+//! paths and other crates are left alone.
 //!
 //! [`strip_solutions`] is the transform on one piece of code (it also turns
 //! `solutions/*.rs` into `exercises/*.rs`); [`render`] applies it to a whole
@@ -164,13 +164,8 @@ pub fn strip_solutions(code: &str, audience: Audience) -> Result<String> {
     Ok(out)
 }
 
-/// Where the crate root is, seen from the folder of each copy.
-fn crate_path(audience: Audience) -> &'static str {
-    match audience {
-        Audience::Student => "..",
-        Audience::Instructor => "../..",
-    }
-}
+/// Where the crate root is, seen from `notebooks/` (where the course kernel runs every notebook).
+const CRATE_PATH: &str = "..";
 
 /// In a `:dep flowmatch = { path = "…" }` line with a relative path, puts `path` in its place.
 fn set_crate_path(line: &str, path: &str) -> String {
@@ -266,7 +261,7 @@ pub fn render(source: &str, audience: Audience) -> Result<String> {
                 }
                 other => other,
             })?;
-            text = text.split_inclusive('\n').map(|l| set_crate_path(l, crate_path(audience))).collect();
+            text = text.split_inclusive('\n').map(|l| set_crate_path(l, CRATE_PATH)).collect();
         }
         if let Some(obj) = cell.as_object_mut() {
             obj.insert("source".into(), source_lines(&text));

@@ -40,23 +40,68 @@ fn token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Stopping JupyterLab cleanly. JupyterLab runs in a process group of its own, so a
+/// Ctrl-C in the terminal reaches only `course`; `course` then asks JupyterLab to stop with
+/// SIGTERM, the signal on which Jupyter shuts its kernels down before it exits. (A SIGINT
+/// sent straight to a JupyterLab whose stdin is not a terminal stops its event loop at once
+/// and leaves the evcxr kernels running.) A second Ctrl-C kills JupyterLab's whole group.
 #[cfg(unix)]
 mod sys {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     extern "C" {
         fn geteuid() -> u32;
         fn signal(signum: i32, handler: usize) -> usize;
+        fn kill(pid: i32, sig: i32) -> i32;
     }
+    const SIGHUP: i32 = 1;
+    const SIGINT: i32 = 2;
+    const SIGKILL: i32 = 9;
+    const SIGTERM: i32 = 15;
+
+    /// How many stop requests (Ctrl-C, SIGTERM, SIGHUP) `course` has received.
+    static STOPS: AtomicUsize = AtomicUsize::new(0);
+
+    extern "C" fn on_stop(_signum: i32) {
+        // Only an atomic add: async-signal-safe.
+        STOPS.fetch_add(1, Ordering::SeqCst);
+    }
+
     pub fn is_root() -> bool {
         // SAFETY: geteuid has no preconditions and cannot fail.
         unsafe { geteuid() == 0 }
     }
-    /// Ctrl-C then stops JupyterLab (which shuts its kernels down) while `course` waits for it.
-    pub fn ignore_sigint() {
-        const SIGINT: i32 = 2;
-        const SIG_IGN: usize = 1;
-        // SAFETY: setting SIGINT's disposition to SIG_IGN is async-signal-safe and valid.
+
+    /// Runs the child in a new process group (its id is the child's pid).
+    pub fn own_group(cmd: &mut std::process::Command) {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+
+    /// From now on Ctrl-C, SIGTERM and SIGHUP only count stop requests (see [`stops`]).
+    pub fn catch_stops() {
+        // SAFETY: `on_stop` is an `extern "C" fn(i32)` that only touches an atomic.
         unsafe {
-            signal(SIGINT, SIG_IGN);
+            for sig in [SIGINT, SIGTERM, SIGHUP] {
+                signal(sig, on_stop as extern "C" fn(i32) as usize);
+            }
+        }
+    }
+
+    pub fn stops() -> usize {
+        STOPS.load(Ordering::SeqCst)
+    }
+
+    /// The first request asks the child to stop (SIGTERM); a later one kills its group.
+    pub fn forward(child: u32, request: usize) {
+        let Ok(pid) = i32::try_from(child) else { return };
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            if request <= 1 {
+                kill(pid, SIGTERM);
+            } else {
+                kill(-pid, SIGKILL);
+            }
         }
     }
 }
@@ -66,7 +111,12 @@ mod sys {
     pub fn is_root() -> bool {
         false
     }
-    pub fn ignore_sigint() {}
+    pub fn own_group(_cmd: &mut std::process::Command) {}
+    pub fn catch_stops() {}
+    pub fn stops() -> usize {
+        0
+    }
+    pub fn forward(_child: u32, _request: usize) {}
 }
 
 pub fn run(repo: &Repo, opts: &LabOptions) -> Result<i32, String> {
@@ -92,14 +142,18 @@ pub fn run(repo: &Repo, opts: &LabOptions) -> Result<i32, String> {
     }
     let url = format!("http://127.0.0.1:{port}/lab?token={token}");
     println!("==> Starting JupyterLab on {} ...", show(&notebooks));
+    sys::own_group(&mut cmd);
+    sys::catch_stops();
     let mut child = cmd.spawn().map_err(|e| format!("could not start JupyterLab: {e}"))?;
-    sys::ignore_sigint();
 
     let start = Instant::now();
     let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port).into();
     loop {
         if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
             return Err(format!("JupyterLab exited before it was ready ({st}); see its log above"));
+        }
+        if sys::stops() > 0 {
+            break;
         }
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             break;
@@ -114,9 +168,23 @@ pub fn run(repo: &Repo, opts: &LabOptions) -> Result<i32, String> {
     println!("    JupyterLab is running at:");
     println!("        {url}");
     println!("    Notebooks: {}    Kernel: \"Rust (flowmatch)\"", show(&notebooks));
-    println!("    Press Ctrl-C to stop it.");
+    println!("    Press Ctrl-C to stop it (and its kernels).");
     println!();
-    let st = child.wait().map_err(|e| e.to_string())?;
+    let mut forwarded = 0;
+    let st = loop {
+        if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
+            break st;
+        }
+        let stops = sys::stops();
+        if stops > forwarded {
+            forwarded = stops;
+            if stops == 1 {
+                println!("\n==> Stopping JupyterLab and its kernels (Ctrl-C again to kill them at once) ...");
+            }
+            sys::forward(child.id(), stops);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     println!("==> JupyterLab stopped ({st})");
     Ok(if st.success() { 0 } else { st.code().unwrap_or(1) })
 }
