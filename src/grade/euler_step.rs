@@ -12,14 +12,10 @@
 //! for a whole batch (one row per point); the checker compares it with the
 //! formula on time-dependent linear and nonlinear fields.
 
-use super::fields::{Kind, TestField};
-use super::text;
+use super::fields::{compare_one_step, Kind, OneStep, StepCase, Suspects, TestField};
 use super::{Exercise, Verdict};
 use crate::field::VectorField;
 use crate::points::Points;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use rand_distr::StandardNormal;
 use std::time::Duration;
 
 /// Exercise 5: `euler_step`, 10 points.
@@ -56,56 +52,38 @@ where
 
 /// Compares `f` with x + h u_t(x) on the calling thread (no guard).
 pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
-    let mut rng = StdRng::seed_from_u64(0x7405);
-    let cases = [
-        (Kind::Linear, 1usize, 1usize, 0.0, 0.1),
-        (Kind::Linear, 5, 2, 0.25, 0.05),
-        (Kind::Nonlinear, 8, 3, 0.9, 0.1),
-        (Kind::TimeOnly, 4, 2, 0.5, 0.2),
-        (Kind::Nonlinear, 3, 2, 0.0, 1.0),
-        (Kind::Linear, 6, 3, 0.99, 0.01),
-        (Kind::Nonlinear, 2, 5, 0.6, 0.3),
-    ];
-    for (kind, n, d, t, h) in cases {
-        let field = TestField::new(kind);
-        let x = Points::from_fn(n, d, |_, _| rng.sample::<f64, _>(StandardNormal) + rng.gen::<f64>());
-        let want = x.plus_scaled(h, &field.batch(&x, t));
-        let got = f(&field, &x, t, h);
-        let context = format!(
-            "For the field {} at t = {} with h = {} ({n} point{} in {d} dimension{}),",
-            field.describe(),
-            text::num(t),
-            text::num(h),
-            if n == 1 { "" } else { "s" },
-            if d == 1 { "" } else { "s" }
-        );
-        text::check_shape("x after the step", &got, &want, &context)?;
-        if let Some(i) = text::first_bad_row(&got, &want, 1e-10) {
-            let mid = x.plus_scaled(0.5 * h, &field.batch(&x, t));
-            let suspects = [
-                ("the step size h is missing: that is x + u_t(x)", x.plus_scaled(1.0, &field.batch(&x, t)).into_vec()),
-                (
-                    "the field was evaluated at t + h, not at the start of the step",
-                    x.plus_scaled(h, &field.batch(&x, t + h)).into_vec(),
-                ),
-                ("the sign is flipped: that is x − h·u_t(x)", x.plus_scaled(-h, &field.batch(&x, t)).into_vec()),
-                ("that moves by h/2 instead of h", mid.clone().into_vec()),
-                (
-                    "that is a midpoint step, not an Euler step",
-                    x.plus_scaled(h, &field.batch(&mid, t + 0.5 * h)).into_vec(),
-                ),
-            ];
-            let mut why = text::diagnose(got.as_slice(), &suspects, 1e-10).map(str::to_string);
-            if why.is_none() && field.evals() == 0 {
-                why = Some("your step never evaluated the field".into());
-            }
-            let (g, w) = text::vector_pair(got.row(i), want.row(i));
-            return Err(format!(
-                "{context} row {i} of your result was {g}; expected {w} for x = {}{}.",
-                text::vector(x.row(i)),
-                text::remark(why.as_deref())
-            ));
-        }
-    }
-    Ok(())
+    compare_one_step(f, &EULER)
+}
+
+const CASES: [StepCase; 7] = [
+    (Kind::Linear, 1, 1, 0.0, 0.1),
+    (Kind::Linear, 5, 2, 0.25, 0.05),
+    (Kind::Nonlinear, 8, 3, 0.9, 0.1),
+    (Kind::TimeOnly, 4, 2, 0.5, 0.2),
+    (Kind::Nonlinear, 3, 2, 0.0, 1.0),
+    (Kind::Linear, 6, 3, 0.99, 0.01),
+    (Kind::Nonlinear, 2, 5, 0.6, 0.3),
+];
+
+static EULER: OneStep = OneStep {
+    seed: 0x7405,
+    cases: &CASES,
+    reference: |field, x, t, h| x.plus_scaled(h, &field.batch(x, t)),
+    suspects,
+    evals_remark: |evals| (evals == 0).then(|| "your step never evaluated the field".to_string()),
+};
+
+/// Typical wrong Euler steps.
+fn suspects(field: &TestField, x: &Points, t: f64, h: f64) -> Suspects {
+    let mid = x.plus_scaled(0.5 * h, &field.batch(x, t));
+    vec![
+        ("the step size h is missing: that is x + u_t(x)", x.plus_scaled(1.0, &field.batch(x, t)).into_vec()),
+        (
+            "the field was evaluated at t + h, not at the start of the step",
+            x.plus_scaled(h, &field.batch(x, t + h)).into_vec(),
+        ),
+        ("the sign is flipped: that is x − h·u_t(x)", x.plus_scaled(-h, &field.batch(x, t)).into_vec()),
+        ("that moves by h/2 instead of h", mid.clone().into_vec()),
+        ("that is a midpoint step, not an Euler step", x.plus_scaled(h, &field.batch(&mid, t + 0.5 * h)).into_vec()),
+    ]
 }

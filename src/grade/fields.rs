@@ -80,3 +80,65 @@ impl VectorField for TestField {
         Ok(())
     }
 }
+
+/// One test case of a one-step checker: field, points n, dimension d, start time t, step h.
+pub(crate) type StepCase = (Kind, usize, usize, f64, f64);
+
+/// Typical wrong results, each with what it says about a result equal to it.
+pub(crate) type Suspects = Vec<(&'static str, Vec<f64>)>;
+
+/// What tells one single-step method (Euler, midpoint) from another; see [`compare_one_step`].
+pub(crate) struct OneStep {
+    /// Seed of the random test points.
+    pub seed: u64,
+    pub cases: &'static [StepCase],
+    /// The correct step from x at time t with step h.
+    pub reference: fn(&TestField, &Points, f64, f64) -> Points,
+    /// Typical wrong steps.
+    pub suspects: fn(&TestField, &Points, f64, f64) -> Suspects,
+    /// A remark on the number of field evaluations the student's step made, if it is wrong.
+    pub evals_remark: fn(usize) -> Option<String>,
+}
+
+/// Compares a student's step `f(field, x, t, h)` with `spec.reference` on every case, and
+/// explains the first wrong row: which typical mistake it matches, else how often the field
+/// was evaluated.
+pub(crate) fn compare_one_step(
+    f: &dyn Fn(&dyn VectorField, &Points, f64, f64) -> Points,
+    spec: &OneStep,
+) -> std::result::Result<(), String> {
+    use super::text;
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+    use rand_distr::StandardNormal;
+
+    let mut rng = StdRng::seed_from_u64(spec.seed);
+    for &(kind, n, d, t, h) in spec.cases {
+        let field = TestField::new(kind);
+        let x = Points::from_fn(n, d, |_, _| rng.sample::<f64, _>(StandardNormal) + rng.gen::<f64>());
+        let want = (spec.reference)(&field, &x, t, h);
+        let got = f(&field, &x, t, h);
+        let context = format!(
+            "For the field {} at t = {} with h = {} ({n} point{} in {d} dimension{}),",
+            field.describe(),
+            text::num(t),
+            text::num(h),
+            if n == 1 { "" } else { "s" },
+            if d == 1 { "" } else { "s" }
+        );
+        text::check_shape("x after the step", &got, &want, &context)?;
+        if let Some(i) = text::first_bad_row(&got, &want, 1e-10) {
+            let evals = field.evals();
+            let suspects = (spec.suspects)(&field, &x, t, h);
+            let why = text::diagnose(got.as_slice(), &suspects, 1e-10)
+                .map(str::to_string)
+                .or_else(|| (spec.evals_remark)(evals));
+            let (g, w) = text::vector_pair(got.row(i), want.row(i));
+            return Err(format!(
+                "{context} row {i} of your result was {g}; expected {w} for x = {}{}.",
+                text::vector(x.row(i)),
+                text::remark(why.as_deref())
+            ));
+        }
+    }
+    Ok(())
+}

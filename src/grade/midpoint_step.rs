@@ -13,14 +13,10 @@
 //! error by about 4). The student writes
 //! `fn midpoint_step(field: &dyn VectorField, x: &Points, t: f64, h: f64) -> Points`.
 
-use super::fields::{Kind, TestField};
-use super::text;
+use super::fields::{compare_one_step, Kind, OneStep, StepCase, Suspects, TestField};
 use super::{Exercise, Verdict};
 use crate::field::VectorField;
 use crate::points::Points;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use rand_distr::StandardNormal;
 use std::time::Duration;
 
 /// Exercise 6: `midpoint_step`, 10 points.
@@ -57,73 +53,56 @@ where
 
 /// Compares `f` with x + h u_{t+h/2}(x + (h/2) u_t(x)) on the calling thread (no guard).
 pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
-    let mut rng = StdRng::seed_from_u64(0x7406);
-    let cases = [
-        (Kind::Linear, 1usize, 1usize, 0.0, 0.1),
-        (Kind::Nonlinear, 5, 2, 0.25, 0.05),
-        (Kind::TimeOnly, 4, 2, 0.5, 0.2),
-        (Kind::Nonlinear, 8, 3, 0.9, 0.1),
-        (Kind::Linear, 3, 2, 0.0, 1.0),
-        (Kind::Nonlinear, 6, 3, 0.99, 0.01),
-        (Kind::Linear, 2, 5, 0.6, 0.3),
-    ];
-    for (kind, n, d, t, h) in cases {
-        let field = TestField::new(kind);
-        let x = Points::from_fn(n, d, |_, _| rng.sample::<f64, _>(StandardNormal) + rng.gen::<f64>());
-        let k1 = field.batch(&x, t);
-        let mid = x.plus_scaled(0.5 * h, &k1);
-        let want = x.plus_scaled(h, &field.batch(&mid, t + 0.5 * h));
-        field.reset();
-        let got = f(&field, &x, t, h);
-        let context = format!(
-            "For the field {} at t = {} with h = {} ({n} point{} in {d} dimension{}),",
-            field.describe(),
-            text::num(t),
-            text::num(h),
-            if n == 1 { "" } else { "s" },
-            if d == 1 { "" } else { "s" }
-        );
-        text::check_shape("x after the step", &got, &want, &context)?;
-        if let Some(i) = text::first_bad_row(&got, &want, 1e-10) {
-            let full = x.plus_scaled(h, &k1);
-            let heun_k2 = field.batch(&full, t + h);
-            let mut heun = x.plus_scaled(0.5 * h, &k1);
-            heun.add_scaled(0.5 * h, &heun_k2);
-            let suspects = [
-                (
-                    "the second evaluation used the time t instead of t + h/2",
-                    x.plus_scaled(h, &field.batch(&mid, t)).into_vec(),
-                ),
-                (
-                    "the second evaluation used the time t + h instead of t + h/2",
-                    x.plus_scaled(h, &field.batch(&mid, t + h)).into_vec(),
-                ),
-                ("the half step used h instead of h/2", x.plus_scaled(h, &field.batch(&full, t + 0.5 * h)).into_vec()),
-                (
-                    "the final move starts from x_mid instead of x",
-                    mid.plus_scaled(h, &field.batch(&mid, t + 0.5 * h)).into_vec(),
-                ),
-                (
-                    "the final move is missing the factor h",
-                    x.plus_scaled(1.0, &field.batch(&mid, t + 0.5 * h)).into_vec(),
-                ),
-                ("that is an Euler step, x + h·u_t(x)", full.into_vec()),
-                ("that is Heun's method, not the midpoint method", heun.into_vec()),
-            ];
-            let mut why = text::diagnose(got.as_slice(), &suspects, 1e-10).map(str::to_string);
-            if why.is_none() && field.evals() < 2 {
-                why = Some(format!(
-                    "your step evaluated the field {} time(s); the midpoint method needs 2",
-                    field.evals()
-                ));
-            }
-            let (g, w) = text::vector_pair(got.row(i), want.row(i));
-            return Err(format!(
-                "{context} row {i} of your result was {g}; expected {w} for x = {}{}.",
-                text::vector(x.row(i)),
-                text::remark(why.as_deref())
-            ));
-        }
-    }
-    Ok(())
+    compare_one_step(f, &MIDPOINT)
+}
+
+const CASES: [StepCase; 7] = [
+    (Kind::Linear, 1, 1, 0.0, 0.1),
+    (Kind::Nonlinear, 5, 2, 0.25, 0.05),
+    (Kind::TimeOnly, 4, 2, 0.5, 0.2),
+    (Kind::Nonlinear, 8, 3, 0.9, 0.1),
+    (Kind::Linear, 3, 2, 0.0, 1.0),
+    (Kind::Nonlinear, 6, 3, 0.99, 0.01),
+    (Kind::Linear, 2, 5, 0.6, 0.3),
+];
+
+static MIDPOINT: OneStep = OneStep {
+    seed: 0x7406,
+    cases: &CASES,
+    reference: |field, x, t, h| {
+        let mid = x.plus_scaled(0.5 * h, &field.batch(x, t));
+        x.plus_scaled(h, &field.batch(&mid, t + 0.5 * h))
+    },
+    suspects,
+    evals_remark: |evals| {
+        (evals < 2).then(|| format!("your step evaluated the field {evals} time(s); the midpoint method needs 2"))
+    },
+};
+
+/// Typical wrong midpoint steps.
+fn suspects(field: &TestField, x: &Points, t: f64, h: f64) -> Suspects {
+    let k1 = field.batch(x, t);
+    let mid = x.plus_scaled(0.5 * h, &k1);
+    let full = x.plus_scaled(h, &k1);
+    let heun_k2 = field.batch(&full, t + h);
+    let mut heun = x.plus_scaled(0.5 * h, &k1);
+    heun.add_scaled(0.5 * h, &heun_k2);
+    vec![
+        (
+            "the second evaluation used the time t instead of t + h/2",
+            x.plus_scaled(h, &field.batch(&mid, t)).into_vec(),
+        ),
+        (
+            "the second evaluation used the time t + h instead of t + h/2",
+            x.plus_scaled(h, &field.batch(&mid, t + h)).into_vec(),
+        ),
+        ("the half step used h instead of h/2", x.plus_scaled(h, &field.batch(&full, t + 0.5 * h)).into_vec()),
+        (
+            "the final move starts from x_mid instead of x",
+            mid.plus_scaled(h, &field.batch(&mid, t + 0.5 * h)).into_vec(),
+        ),
+        ("the final move is missing the factor h", x.plus_scaled(1.0, &field.batch(&mid, t + 0.5 * h)).into_vec()),
+        ("that is an Euler step, x + h·u_t(x)", full.into_vec()),
+        ("that is Heun's method, not the midpoint method", heun.into_vec()),
+    ]
 }
