@@ -3,7 +3,8 @@
 
     python run_notebook.py --in NB.ipynb --out OUT.ipynb --timings OUT.json
                            [--kernel rust] [--cwd DIR] [--timeout S]
-                           [--startup-timeout S] [--keep-going]
+                           [--startup-timeout S] [--keep-going] [--label TEXT]
+                           [--figure-log FILE] [--kernel-report FILE]
 
 * The executed copy (outputs and figures included) is written to --out even
   when a cell fails, so the failure can be looked at.
@@ -15,6 +16,15 @@
 * evcxr reports a panicking cell as status "ok", so after each cell its outputs
   are scanned for "panicked at"; execution stops there unless --keep-going.
   (`course` re-checks every output itself; this only saves time.)
+* ``--figure-log FILE`` is handed to the kernel as ``FLOWMATCH_FIGURE_LOG``: the
+  library appends a line to it for every figure it hands to Jupyter. The
+  number of new lines after each cell is recorded with the cell, so `course`
+  can check that every figure a cell drew is shown (evcxr keeps only the last
+  figure of a cell).
+* ``--kernel-report FILE`` is handed to the kernel as ``FLOWMATCH_KERNEL_REPORT``:
+  the kernel launcher writes which build folder it used.
+* The executed copy is signed with the Jupyter notary of ``$JUPYTER_DATA_DIR``
+  (the one `course lab` uses), so JupyterLab trusts it and shows its figures.
 
 Exit status: 0 every cell ran without error, 1 a cell failed (error or panic),
 2 bad arguments, 3 the kernel could not start, died or timed out.
@@ -23,16 +33,18 @@ Exit status: 0 every cell ran without error, 1 a cell failed (error or panic),
 import argparse
 import datetime
 import json
+import os
 import sys
 import threading
 import time
 
 PANIC_MARKER = "panicked at"
 HEARTBEAT_S = 30.0
+PREFIX = ""
 
 
 def say(msg):
-    sys.stdout.write(msg + "\n")
+    sys.stdout.write(PREFIX + msg + "\n")
     sys.stdout.flush()
 
 
@@ -78,6 +90,20 @@ def parse_ts(value):
             return None
 
 
+def sign(nb):
+    """Signs the notebook with the notary of $JUPYTER_DATA_DIR (what `course lab` uses),
+    so JupyterLab trusts it and shows its figures. Returns whether the check passes."""
+    try:
+        from nbformat.sign import NotebookNotary
+        data_dir = os.environ.get("JUPYTER_DATA_DIR")
+        notary = NotebookNotary(data_dir=data_dir) if data_dir else NotebookNotary()
+        notary.sign(nb)
+        return bool(notary.check_signature(nb))
+    except Exception as e:  # noqa: BLE001 - an unsigned copy is still useful
+        say(f"  (could not sign the executed copy: {e})")
+        return False
+
+
 class PanicStop(Exception):
     pass
 
@@ -93,7 +119,12 @@ def main():
     ap.add_argument("--startup-timeout", type=float, default=120.0)
     ap.add_argument("--keep-going", action="store_true")
     ap.add_argument("--quiet", action="store_true", help="do not echo cell output")
+    ap.add_argument("--label", default=None, help="prefix of the progress lines")
+    ap.add_argument("--figure-log", default=None)
+    ap.add_argument("--kernel-report", default=None)
     args = ap.parse_args()
+    global PREFIX
+    PREFIX = f"[{args.label}] " if args.label else ""
 
     try:
         import nbformat
@@ -103,12 +134,29 @@ def main():
         say(f"error: {e}; run `cargo run --release --bin course -- setup --headless`")
         return 2
 
+    if args.figure_log:
+        open(args.figure_log, "w").close()
+        os.environ["FLOWMATCH_FIGURE_LOG"] = os.path.abspath(args.figure_log)
+    if args.kernel_report:
+        open(args.kernel_report, "w").close()
+        os.environ["FLOWMATCH_KERNEL_REPORT"] = os.path.abspath(args.kernel_report)
+
+    def figures_logged():
+        if not args.figure_log:
+            return None
+        try:
+            with open(args.figure_log, encoding="utf-8") as f:
+                return sum(1 for line in f if line.strip())
+        except OSError:
+            return None
+
     nb = nbformat.read(args.inp, as_version=4)
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
     number = {idx: k + 1 for k, idx in enumerate(code_cells)}
     total = len(code_cells)
 
-    state = {"cell": None, "started": None, "last_output": time.monotonic(), "walls": {}}
+    state = {"cell": None, "started": None, "last_output": time.monotonic(), "walls": {}, "drawn": {},
+             "logged": 0}
     lock = threading.Lock()
     done = threading.Event()
 
@@ -140,7 +188,13 @@ def main():
                     for line in text.rstrip("\n").split("\n"):
                         say(f"    | {line}")
                 elif kind == "error":
-                    say(f"    | {out.get('ename', '')}: {out.get('evalue', '')}")
+                    # The full text stays in the executed copy; a dependency build failure
+                    # alone is 100+ lines of cargo output.
+                    lines = f"{out.get('ename', '')}: {out.get('evalue', '')}".rstrip("\n").split("\n")
+                    for line in lines[:3]:
+                        say(f"    | {line}")
+                    if len(lines) > 3:
+                        say(f"    | ... ({len(lines) - 3} more lines in the executed copy)")
                 elif kind in ("display_data", "execute_result"):
                     data = out.get("data", {})
                     shown = [m for m in data if m != "text/plain"]
@@ -165,6 +219,10 @@ def main():
         with lock:
             wall = time.monotonic() - (state["started"] or time.monotonic())
             state["walls"][cell_index] = wall
+            logged = figures_logged()
+            if logged is not None:
+                state["drawn"][cell_index] = logged - state["logged"]
+                state["logged"] = logged
             state["cell"] = None
             state["last_cell"] = cell_index
         status = (execute_reply or {}).get("content", {}).get("status", "?")
@@ -202,7 +260,8 @@ def main():
     except CellExecutionError as e:
         last = state.get("last_cell")
         errors = [o for o in nb.cells[last].outputs if o.get("output_type") == "error"] if last is not None else []
-        what = errors[-1].get("evalue") if errors else (e.evalue or e.ename)
+        # The first error is the cell's own; evcxr lists warnings about earlier cells after it.
+        what = errors[0].get("evalue") if errors else (e.evalue or e.ename)
         failure, code = {"kind": "error", "message": f"cell {number.get(last, '?')}: {what or 'error'}"}, 1
     except RuntimeError as e:  # e.g. kernel failed to start in time
         failure, code = {"kind": "kernel", "message": str(e)}, 3
@@ -227,8 +286,10 @@ def main():
             "seconds": kernel_s if kernel_s is not None else wall,
             "wall_seconds": wall,
             "ran": wall is not None,
+            "figures_drawn": state["drawn"].get(idx),
         })
 
+    signed = sign(nb)
     nbformat.write(nb, args.out)
     with open(args.timings, "w", encoding="utf-8") as f:
         json.dump({
@@ -238,6 +299,7 @@ def main():
             "kernel_start_seconds": (state["kernel_ready"] - t0) if state.get("kernel_ready") else None,
             "cells": cells,
             "failure": failure,
+            "signed": signed,
         }, f, indent=1)
     if failure:
         say(f"  stopped: {failure['kind']}: {failure['message']}")

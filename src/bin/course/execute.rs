@@ -70,11 +70,15 @@ struct NbResult {
     failure: Option<String>,
     warnings: Vec<String>,
     figures: usize,
+    /// The pinned-versions check of the kernel's build folder.
+    versions: Option<String>,
+    /// Whether the executed copy carries a valid Jupyter signature.
+    signed: bool,
 }
 
 pub fn run(repo: &Repo, opts: &ExecOptions) -> Result<i32, String> {
     let notebooks = select(repo, &opts.notebooks)?;
-    let out_dir = opts.out.clone().unwrap_or_else(|| repo.target().join("executed"));
+    let out_dir = opts.out.clone().unwrap_or_else(|| repo.notebooks().join("executed"));
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("cannot create {}: {e}", show(&out_dir)))?;
     let out_dir = std::fs::canonicalize(&out_dir).unwrap_or(out_dir);
     let runner = repo.scripts().join("run_notebook.py");
@@ -85,6 +89,8 @@ pub fn run(repo: &Repo, opts: &ExecOptions) -> Result<i32, String> {
         // `name` is the notebook's path below notebooks/ without `.ipynb`, e.g. "solutions/7.3-fm".
         let executed = out_dir.join(format!("{name}.ipynb"));
         let timings = out_dir.join(format!("{name}.timings.json"));
+        let figure_log = out_dir.join(format!("{name}.figures.log"));
+        let kernel_report = out_dir.join(format!("{name}.kernel.json"));
         if let Some(parent) = executed.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", show(parent)))?;
         }
@@ -104,7 +110,11 @@ pub fn run(repo: &Repo, opts: &ExecOptions) -> Result<i32, String> {
             .arg("--cwd")
             .arg(nb_path.parent().unwrap_or(Path::new(".")))
             .arg("--timeout")
-            .arg(opts.timeout.to_string());
+            .arg(opts.timeout.to_string())
+            .arg("--figure-log")
+            .arg(&figure_log)
+            .arg("--kernel-report")
+            .arg(&kernel_report);
         if opts.keep_going {
             cmd.arg("--keep-going");
         }
@@ -116,6 +126,7 @@ pub fn run(repo: &Repo, opts: &ExecOptions) -> Result<i32, String> {
         }
         let status = cmd.status().map_err(|e| format!("could not run {}: {e}", show(&runner)))?;
         let mut r = analyse(name, nb_path, &executed, &timings, &out_dir);
+        check_versions(repo, &kernel_report, &mut r);
         if !status.success() && r.ok {
             r.ok = false;
             r.failure.get_or_insert_with(|| format!("the notebook runner exited with {status}"));
@@ -175,6 +186,8 @@ fn analyse(name: &str, source: &Path, executed: &Path, timings: &Path, out_dir: 
         failure: None,
         warnings: Vec::new(),
         figures: 0,
+        versions: None,
+        signed: false,
     };
     if let Some(src) = read_json(source) {
         if let Some(diff) = notebook::check_setup_cell(&src) {
@@ -211,6 +224,7 @@ fn analyse(name: &str, source: &Path, executed: &Path, timings: &Path, out_dir: 
         return r;
     };
     r.total = t.get("total_seconds").and_then(Value::as_f64);
+    r.signed = t.get("signed") == Some(&Value::Bool(true));
     r.kernel_start = t.get("kernel_start_seconds").and_then(Value::as_f64);
     if let Some(f) = t.get("failure").filter(|f| !f.is_null()) {
         r.ok = false;
@@ -221,6 +235,34 @@ fn analyse(name: &str, source: &Path, executed: &Path, timings: &Path, out_dir: 
         ));
     }
     r.cells = t.get("cells").and_then(Value::as_array).cloned().unwrap_or_default();
+    // A dependency build that failed in the first cell, said in one line with its fix.
+    if let Some(first) = r.cells.first().and_then(|c| c.get("index")).and_then(Value::as_u64) {
+        if let Some(p) = r.problems.iter().find(|p| p.index == first as usize && p.kind == "error") {
+            let full = notebook::cell_error_text(&nb, p.index).unwrap_or_else(|| p.excerpt.clone());
+            r.failure = Some(format!(
+                "the kernel could not build its dependencies: {}",
+                crate::kernels::condense_dependency_failure(&full)
+            ));
+        }
+    }
+    // Every figure a cell drew must be shown: evcxr keeps only a cell's last one.
+    for c in &r.cells {
+        let Some(drawn) = c.get("figures_drawn").and_then(Value::as_u64) else { continue };
+        let idx = c.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let n = c.get("number").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let shown = figs.iter().filter(|(number, _, _)| *number == n).count() as u64;
+        if drawn > shown {
+            r.ok = false;
+            r.problems.push(Problem {
+                index: idx,
+                kind: "figures",
+                excerpt: format!(
+                    "the cell drew {drawn} figures but the notebook shows {shown}: Jupyter keeps only the last \
+                     figure of a cell. Compose them into one (flowmatch::plot::row, plot::grid) or split the cell"
+                ),
+            });
+        }
+    }
     let not_run = r.cells.iter().filter(|c| c.get("ran") != Some(&Value::Bool(true))).count();
     if not_run > 0 {
         r.ok = false;
@@ -235,6 +277,41 @@ fn analyse(name: &str, source: &Path, executed: &Path, timings: &Path, out_dir: 
         .collect();
     r.median = median(&r.counted);
     r
+}
+
+/// Compares the Cargo.lock of the build folder the kernel used with the repository's.
+fn check_versions(repo: &Repo, kernel_report: &Path, r: &mut NbResult) {
+    let report = std::fs::read_to_string(kernel_report).unwrap_or_default();
+    let Some(folder) = report
+        .lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|v| v.get("folder").and_then(Value::as_str).map(PathBuf::from))
+    else {
+        r.warnings
+            .push("the kernel launcher wrote no report: the kernel's dependency versions were not checked".into());
+        return;
+    };
+    let (Ok(pinned), Some(used)) =
+        (std::fs::read_to_string(repo.root.join("Cargo.lock")), crate::kernels::kernel_lock(&folder))
+    else {
+        r.warnings.push(format!("no Cargo.lock in {}: versions not checked", show(&folder)));
+        return;
+    };
+    match crate::kernels::compare_locks(&pinned, &used) {
+        Ok(summary) => r.versions = Some(summary),
+        Err(drift) => {
+            r.ok = false;
+            r.failure.get_or_insert_with(|| {
+                format!(
+                    "the kernel built against other versions than Cargo.lock: {}. Check that the kernel launcher \
+                     copies Cargo.lock into {}",
+                    drift.join(", "),
+                    show(&folder)
+                )
+            });
+        }
+    }
 }
 
 fn cell_tags(c: &Value) -> Vec<String> {
@@ -281,10 +358,14 @@ fn print_notebook(r: &NbResult) {
         opt_secs(r.setup)
     );
     println!(
-        "    executed copy: {}{}",
+        "    executed copy: {}{}{}",
         show(&r.executed),
-        if r.figures > 0 { format!(" ({} figure(s) saved)", r.figures) } else { String::new() }
+        if r.figures > 0 { format!(" ({} figure(s) saved)", r.figures) } else { String::new() },
+        if r.signed { ", signed (JupyterLab trusts it)" } else { ", NOT signed" }
     );
+    if let Some(v) = &r.versions {
+        println!("    kernel versions: {v}");
+    }
     for w in &r.warnings {
         println!("    warning: {}", w.replace('\n', "\n      "));
     }
@@ -366,6 +447,8 @@ fn write_report(results: &[NbResult], out_dir: &Path) {
                 "problems": r.problems.iter().map(|p| json!({"index": p.index, "kind": p.kind, "excerpt": p.excerpt})).collect::<Vec<_>>(),
                 "failure": r.failure,
                 "figures": r.figures,
+                "signed": r.signed,
+                "versions": r.versions,
             })
         })
         .collect();

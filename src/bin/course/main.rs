@@ -12,6 +12,7 @@
 mod evcxr;
 mod execute;
 mod grade_cmd;
+mod kernels;
 mod lab;
 mod notebook;
 mod paths;
@@ -37,13 +38,15 @@ COMMANDS:
     execute    Run notebooks headless, each in a fresh kernel; save the executed copies;
                report the time of every notebook and cell; exit non-zero on any error or panic
                  [NOTEBOOK...]     names or paths (default: every notebooks/*.ipynb)
-                 --out DIR         where the executed copies go (default: target/executed)
+                 --out DIR         where the executed copies go (default: notebooks/executed, which
+                                   JupyterLab shows; the copies are signed, so their figures show)
                  --timeout SECS    limit per cell, 0 for none (default: 1800)
                  --keep-going      run the remaining cells after an error or panic
                  --quiet           do not echo cell output while running
                  --skip-setup      do not check/install anything first
     setup      Only install: .venv with JupyterLab + nbclient (pip), evcxr_jupyter (cargo install),
-               and the Rust kernel registered inside .venv
+               the Rust kernel registered inside .venv, every crate of Cargo.lock downloaded
+               (cargo fetch), and the kernels' dependencies compiled once (target/evcxr/warm)
                  --headless        nbclient only, no JupyterLab (what `execute` needs)
     grade      Grade the exercises in exercises/ (all, or the one named); exit non-zero on any failure
                  [EXERCISE]        a name, number or file stem, e.g. `euler_step` or `5`
@@ -53,10 +56,12 @@ COMMANDS:
     help       Show this
 
 ENVIRONMENT:
+    FLOWMATCH_REPO            the repository to serve (default: the one around the working folder)
     FLOWMATCH_PYTHON          Python used to create .venv (default: python3)
     FLOWMATCH_VENV            the virtual environment folder (default: <repo>/.venv)
     FLOWMATCH_EVCXR_JUPYTER   use this evcxr_jupyter binary as it is (no version check, no install)
-    FLOWMATCH_EVCXR_BUILD_DIR where kernels compile and keep the dependencies (default: target/evcxr)
+    FLOWMATCH_EVCXR_BUILD_DIR where kernels compile and keep the dependencies (default: target/evcxr);
+                              <dir>/warm holds the dependency set compiled once, copied into every new kernel
 ";
 
 fn main() {
@@ -96,6 +101,8 @@ fn setup(repo: &paths::Repo, lab: bool) -> Result<(), String> {
     python::ensure(repo, lab)?;
     let evcxr = evcxr::ensure()?;
     evcxr::register(repo, &evcxr)?;
+    kernels::fetch_crates(repo)?;
+    kernels::prebuild(repo)?;
     println!("==> Set-up done in {}", proc::fmt_secs(start.elapsed().as_secs_f64()));
     Ok(())
 }

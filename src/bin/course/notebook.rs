@@ -153,6 +153,19 @@ pub fn find_problems(nb: &Value) -> Vec<Problem> {
     problems
 }
 
+/// The whole text of the error outputs of the cell at `index` (ANSI codes removed).
+pub fn cell_error_text(nb: &Value, index: usize) -> Option<String> {
+    let cell = nb.get("cells")?.as_array()?.get(index)?;
+    let texts: Vec<String> = cell
+        .get("outputs")?
+        .as_array()?
+        .iter()
+        .filter(|o| o.get("output_type").and_then(Value::as_str) == Some("error"))
+        .flat_map(output_texts)
+        .collect();
+    (!texts.is_empty()).then(|| strip_ansi(&texts.join("\n")))
+}
+
 /// A figure found in the outputs: (code cell number counting from 1, file extension, bytes).
 pub type Figure = (usize, &'static str, Vec<u8>);
 

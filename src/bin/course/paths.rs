@@ -10,22 +10,39 @@ pub struct Repo {
 }
 
 impl Repo {
-    /// `$FLOWMATCH_REPO`, else the folder this binary was built from (what
-    /// `cargo run` gives), else the nearest folder above the working folder
-    /// whose Cargo.toml is the flowmatch package.
+    /// The repository to serve, found the way cargo finds a package: `$FLOWMATCH_REPO`
+    /// when set, else the nearest folder at or above the working folder whose
+    /// Cargo.toml is the flowmatch package, else the folder this binary was built
+    /// from. (A `course` built from another clone, with a shared `CARGO_TARGET_DIR`,
+    /// must not serve that other clone: the working folder comes first.)
     pub fn locate() -> Result<Repo, String> {
         if let Some(dir) = std::env::var_os("FLOWMATCH_REPO") {
-            return Ok(Repo { root: PathBuf::from(dir) });
+            let root = PathBuf::from(&dir);
+            if !is_repo(&root) {
+                return Err(format!(
+                    "FLOWMATCH_REPO={} is not a flowmatch checkout (no Cargo.toml of the flowmatch package there)",
+                    root.display()
+                ));
+            }
+            return Ok(Repo::found(root, "from FLOWMATCH_REPO"));
+        }
+        let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working folder: {e}"))?;
+        if let Some(d) = cwd.ancestors().find(|d| is_repo(d)) {
+            return Ok(Repo::found(d.to_path_buf(), "found from the working folder"));
         }
         let built = Path::new(env!("CARGO_MANIFEST_DIR"));
         if is_repo(built) {
-            return Ok(Repo { root: built.to_path_buf() });
+            return Ok(Repo::found(built.to_path_buf(), "the folder this binary was built from"));
         }
-        let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working folder: {e}"))?;
-        cwd.ancestors()
-            .find(|d| is_repo(d))
-            .map(|d| Repo { root: d.to_path_buf() })
-            .ok_or_else(|| "run this from inside the flowmatch repository (no Cargo.toml of flowmatch found)".into())
+        Err("run this from inside the flowmatch repository, or set FLOWMATCH_REPO to it \
+             (no Cargo.toml of the flowmatch package found above the working folder)"
+            .into())
+    }
+
+    fn found(root: PathBuf, how: &str) -> Repo {
+        let root = std::fs::canonicalize(&root).unwrap_or(root);
+        println!("==> Course repository: {} ({how})", root.display());
+        Repo { root }
     }
 
     pub fn notebooks(&self) -> PathBuf {
