@@ -95,7 +95,67 @@ fn evcxr_block_wraps_the_svg_with_the_mime_header() {
     let block = fig.to_evcxr();
     assert!(block.starts_with("EVCXR_BEGIN_CONTENT image/svg+xml\n<svg"));
     assert!(block.ends_with("</svg>\nEVCXR_END_CONTENT"));
-    assert!(block.contains(fig.svg().trim_end()));
+    // Everything after the opening tag is the figure itself.
+    let body = &fig.svg()[fig.svg().find('>').unwrap()..];
+    assert!(block.contains(body.trim_end()));
+}
+
+#[test]
+fn the_notebook_svg_shrinks_to_the_page_and_keeps_its_aspect() {
+    let x = gaussian(5, 2, 3);
+    let fig = Scatter::new().layer("data", &x).size(1340, 270).build().unwrap();
+    let svg = fig.responsive_svg();
+    let open = &svg[..svg.find('>').unwrap()];
+    // Never wider than the page nor than its own size; the viewBox keeps the drawing's aspect.
+    assert!(open.contains("width:100%") && open.contains("max-width:1340px") && open.contains("height:auto"), "{open}");
+    assert!(open.contains("viewBox=\"0 0 1340 270\""), "{open}");
+    // The saved file keeps the fixed size.
+    assert!(!fig.svg()[..fig.svg().find('>').unwrap()].contains("max-width"));
+}
+
+#[test]
+fn panels_compose_figures_into_one_svg_with_a_title() {
+    let x = gaussian(30, 2, 7);
+    let a = Scatter::new().layer("a", &x).size(300, 200).build().unwrap();
+    let b = Scatter::new().layer("b", &x).size(200, 260).build().unwrap();
+    let c = Scatter::new().layer("c", &x).size(250, 150).build().unwrap();
+    let one_row = plot::row([a.clone(), b.clone(), c.clone()]).unwrap();
+    assert_svg(&one_row);
+    assert_eq!((one_row.width(), one_row.height()), (750, 260));
+    // Each panel is nested whole: its dots are all there.
+    assert_eq!(
+        count(one_row.svg(), "circle"),
+        count(a.svg(), "circle") + count(b.svg(), "circle") + count(c.svg(), "circle")
+    );
+    assert_eq!(one_row.svg().matches("<svg x=").count(), 3);
+    let two_cols = plot::Panels::new([a, b, c]).columns(2).title("three & more").build().unwrap();
+    // Columns as wide as their widest panel, rows as tall as their tallest, plus the title band.
+    assert_eq!((two_cols.width(), two_cols.height()), (300 + 200, 36 + 260 + 150));
+    assert!(two_cols.svg().contains(">three &amp; more</text>"));
+    // The third panel starts the second row, centred in the first column.
+    assert!(
+        two_cols.svg().contains("<svg x=\"25\" y=\"296\" width=\"250\" height=\"150\""),
+        "{}",
+        &two_cols.svg()[..400]
+    );
+    assert!(matches!(plot::row(Vec::<Figure>::new()), Err(Error::Plot { .. })));
+    assert!(matches!(plot::grid([two_cols.clone()], 0), Err(Error::ZeroCount { .. })));
+}
+
+#[test]
+fn every_figure_shown_is_logged_when_asked() {
+    let log = temp_dir("figure-log").join("figures.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    let x = gaussian(5, 2, 3);
+    let fig = plot::scatter(&[("data", &x)]).unwrap();
+    // The environment is process-wide: this test is the only one that sets the variable.
+    std::env::set_var(plot::FIGURE_LOG_ENV, &log);
+    fig.evcxr_display();
+    plot::row([fig.clone(), fig]).unwrap().evcxr_display();
+    std::env::remove_var(plot::FIGURE_LOG_ENV);
+    let lines: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_owned).collect();
+    assert_eq!(lines, vec!["figure 480x480".to_string(), "figure 960x480".to_string()]);
+    std::fs::remove_dir_all(log.parent().unwrap()).unwrap();
 }
 
 #[test]
@@ -338,6 +398,24 @@ fn loss_curve_draws_raw_and_smoothed_curves() {
     // A decreasing loss gives a curve going down: pixel y increases.
     assert!(curves[0].windows(2).all(|w| w[1].1 >= w[0].1));
     assert!(fig.svg().contains(">\nstep\n<") && fig.svg().contains(">\nloss\n<"));
+}
+
+#[test]
+fn loss_curve_legend_swatches_look_like_their_curves() {
+    let losses: Vec<f64> = (0..200).map(|k| 1.0 / (1.0 + k as f64) + 0.1 * ((k % 7) as f64)).collect();
+    let fig = LossCurve::new(&losses).smooth(20).build().unwrap();
+    // Legend swatches are the two-point polylines; the raw one is faint and thin, the average bold.
+    let swatches: Vec<&str> = fig
+        .svg()
+        .split("<polyline")
+        .skip(1)
+        .map(|p| &p[..p.find("/>").unwrap()])
+        .filter(|p| p.matches(',').count() == 2 && p.contains("#1F77B4"))
+        .collect();
+    assert_eq!(swatches.len(), 2, "{swatches:?}");
+    let attrs = |s: &str| (s.contains("opacity=\"0.3\""), s.contains("stroke-width=\"2\""));
+    assert_eq!(attrs(swatches[0]), (true, false), "raw swatch: {}", swatches[0]);
+    assert_eq!(attrs(swatches[1]), (false, true), "average swatch: {}", swatches[1]);
 }
 
 #[test]

@@ -1,0 +1,102 @@
+//! Scatter plots of labelled point clouds.
+
+use plotters::prelude::*;
+
+use super::axes::*;
+use super::figure::Figure;
+use super::style::Rgb;
+use crate::error::{Error, Result};
+use crate::points::Points;
+
+/// Scatter plot of one or more labelled point clouds in the plane, e.g. data
+/// against generated samples. Build with [`Scatter::new`] or use [`scatter`].
+pub struct Scatter<'a> {
+    frame: Frame,
+    layers: Vec<(String, &'a Points, Option<Rgb>)>,
+    radius: u32,
+    opacity: f64,
+}
+
+impl Default for Scatter<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Scatter<'a> {
+    /// An empty scatter plot: 480×480 px, dots of radius 2 px at 60 % opacity.
+    pub fn new() -> Self {
+        Scatter { frame: Frame::default(), layers: Vec::new(), radius: 2, opacity: 0.6 }
+    }
+
+    frame_methods!();
+
+    /// Adds a point cloud (n × 2) drawn in the next palette colour.
+    pub fn layer(mut self, label: impl Into<String>, points: &'a Points) -> Self {
+        self.layers.push((label.into(), points, None));
+        self
+    }
+
+    /// Adds a point cloud (n × 2) drawn in `color`.
+    pub fn layer_colored(mut self, label: impl Into<String>, points: &'a Points, color: Rgb) -> Self {
+        self.layers.push((label.into(), points, Some(color)));
+        self
+    }
+
+    /// Radius of each dot in pixels (default 2).
+    pub fn point_radius(mut self, radius: u32) -> Self {
+        self.radius = radius;
+        self
+    }
+
+    /// Opacity of the dots in `[0, 1]` (default 0.6); lower shows density in big clouds.
+    pub fn opacity(mut self, opacity: f64) -> Self {
+        self.opacity = opacity;
+        self
+    }
+
+    /// Draws the figure. Layers are drawn in order, so later ones lie on top.
+    pub fn build(&self) -> Result<Figure> {
+        if self.layers.is_empty() {
+            return Err(Error::Plot {
+                reason: "the scatter plot has no layers; add one with .layer(label, &points)".into(),
+            });
+        }
+        if !(0.0..=1.0).contains(&self.opacity) {
+            return Err(Error::invalid("opacity", format!("{} is outside [0, 1]", self.opacity)));
+        }
+        let size = self.frame.size_or(SINGLE_PANEL)?;
+        let mut clouds = Vec::with_capacity(self.layers.len());
+        for (i, (label, pts, color)) in self.layers.iter().enumerate() {
+            let xy = xy_rows(pts, &format!("scatter layer '{label}'"))?;
+            clouds.push((label.clone(), xy, color.unwrap_or_else(|| Rgb::palette(i))));
+        }
+        let all: Vec<(f64, f64)> = clouds.iter().flat_map(|c| c.1.iter().copied()).collect();
+        let (xr, yr) = cloud_ranges(&self.frame, &all)?;
+        render(size, |root| {
+            let area = titled(root, self.frame.title.as_deref(), TITLE_FONT)?;
+            let entries: Vec<_> = clouds.iter().map(|(l, _, c)| (l.clone(), *c, Mark::Dot)).collect();
+            let area = legend_row(&area, &entries, 1)?;
+            let axes = Axes {
+                x_label: self.frame.x_label.as_deref(),
+                y_label: self.frame.y_label.as_deref(),
+                tick_font: TICK_FONT,
+                y_ticks_width: tick_label_width(yr, false, TICK_FONT),
+                margin_right: 14,
+            };
+            let mut ch = chart(&area, xr.0..xr.1, yr.0..yr.1, &axes)?;
+            for (_, xy, color) in &clouds {
+                let style = color.alpha(self.opacity).filled();
+                ch.draw_series(xy.iter().filter(|p| inside(**p, xr, yr)).map(|p| Circle::new(*p, self.radius, style)))
+                    .map_err(plot_err)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Scatter plot of labelled point clouds (each n × 2), one palette colour per
+/// layer and a legend: `plot::scatter(&[("data", &x1), ("samples", &gen)])`.
+pub fn scatter(layers: &[(&str, &Points)]) -> Result<Figure> {
+    layers.iter().fold(Scatter::new(), |s, (label, pts)| s.layer(*label, pts)).build()
+}
