@@ -17,21 +17,27 @@ What it sets up, in order:
   notebooks never share one. ``$FLOWMATCH_KERNEL_DIR=NAME`` asks for the folder
   ``<build>/NAME`` instead (``course`` builds the shared dependency set in
   ``<build>/warm`` that way).
-* **The repository's Cargo.lock**, copied into that folder: the kernel builds
-  flowmatch, dfdx, gemm, plotters ... at exactly the versions ``cargo test``
-  uses, never at whatever is newest on crates.io.
-* **The crates on disk.** Kernels build offline, so every crate in Cargo.lock
-  must be downloaded (for every target: ``cargo metadata`` reads them all).
-  ``cargo fetch --locked --offline`` checks that in a moment; when something is
-  missing the launcher runs ``cargo fetch --locked`` (needs the network once).
+* **Exactly the crates of the repository's Cargo.lock.** ``<build>/vendor``
+  holds the sources of every package in Cargo.lock (``cargo vendor --locked``,
+  all targets, since evcxr's ``cargo metadata`` reads them all), and
+  ``<build>/.cargo/config.toml`` replaces crates.io with that folder. So the
+  kernel builds flowmatch, dfdx, gemm, plotters ... at exactly the versions
+  ``cargo test`` uses, offline, whatever else the user's cargo cache holds.
+  (Copying Cargo.lock into the kernel's folder is not enough: evcxr builds an
+  empty crate when it starts, and cargo then prunes that lock file.) When the
+  vendored set is missing or older than Cargo.lock, the launcher makes it,
+  from the local cargo cache or, failing that, from crates.io.
+  ``FLOWMATCH_KERNEL_CRATES_IO=1`` turns the replacement off (to ``:dep`` other
+  crates; versions are then not pinned).
 * **A warm dependency set.** When ``<build>/warm`` holds dependencies compiled
   from the current sources (its stamp equals the fingerprint below) and this
   kernel's folder does not, the warm ``target/`` is copied in. A new notebook's
   first cell then compiles only its own few lines (seconds), not dfdx & co.
   (minutes, with no output in the notebook: evcxr sends cargo's progress to the
   terminal that runs Jupyter).
-* ``<build>/.cargo/config.toml``: a copy of ``notebooks/evcxr-cargo-config.toml``
-  (every dependency at opt-level 3; cargo reads config from parent folders).
+* ``<build>/.cargo/config.toml``: ``notebooks/evcxr-cargo-config.toml`` (every
+  dependency at opt-level 3; cargo reads config from parent folders) plus the
+  source replacement above.
 * the working folder ``<repo>/notebooks``, whichever folder below it holds the
   notebook, so the first cell ``:dep flowmatch = { path = ".." }`` is the same
   in every notebook.
@@ -57,6 +63,8 @@ from pathlib import Path
 MAX_SLOTS = 32
 STAMP = "flowmatch-deps.stamp"
 WARM = "warm"
+VENDOR = "vendor"
+VENDOR_LOCK = ".flowmatch-Cargo.lock"
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -123,9 +131,16 @@ def fingerprint():
     except (OSError, subprocess.SubprocessError):
         rustc = "unknown"
     add("rustc", rustc.encode())
-    # Where the crates come from: a build made against another CARGO_HOME refers to its sources.
-    add("cargo_home", str(Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo").resolve()).encode())
+    # Where the crates come from: the vendored set, or (opted out) the cargo home.
+    if crates_io():
+        add("cargo_home", str(Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo").resolve()).encode())
+    else:
+        add("vendor", str((build_root() / VENDOR).resolve()).encode())
     return h.hexdigest()
+
+
+def crates_io():
+    return os.environ.get("FLOWMATCH_KERNEL_CRATES_IO") == "1"
 
 
 def read_stamp(folder):
@@ -133,19 +148,6 @@ def read_stamp(folder):
         return (folder / STAMP).read_text().strip()
     except OSError:
         return None
-
-
-def copy_if_changed(src, dst):
-    """Copies src to dst unless dst already has the same bytes."""
-    data = src.read_bytes()
-    try:
-        if dst.read_bytes() == data:
-            return
-    except OSError:
-        pass
-    tmp = dst.with_name(dst.name + f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, dst)
 
 
 def lock(path, exclusive, wait):
@@ -180,24 +182,87 @@ def acquire_folder(root):
     return root / f"pid{os.getpid()}", None
 
 
-def ensure_crates():
-    """Makes sure every crate of Cargo.lock is downloaded; returns a short note."""
-    manifest = str(REPO / "Cargo.toml")
-    quiet = dict(capture_output=True, text=True)
+def vendored_is_current(vendor):
     try:
-        r = subprocess.run([cargo(), "fetch", "--locked", "--offline", "--manifest-path", manifest], timeout=120, **quiet)
+        return (vendor / VENDOR_LOCK).read_bytes() == (REPO / "Cargo.lock").read_bytes()
+    except OSError:
+        return False
+
+
+def vendor_crates(root, offline, verbose=False):
+    """Copies the sources of every package in Cargo.lock into <root>/vendor. Returns
+    (ok, last line of cargo's messages). `verbose` lets cargo's progress through."""
+    vendor = root / VENDOR
+    tmp = root / f"{VENDOR}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    cmd = [cargo(), "vendor", "--locked", "--versioned-dirs", "--manifest-path", str(REPO / "Cargo.toml"), str(tmp)]
+    if offline:
+        cmd.insert(1, "--offline")
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=None if verbose else subprocess.PIPE,
+                           text=True, timeout=1800)
     except (OSError, subprocess.SubprocessError) as e:
-        return f"could not run cargo ({e})"
-    if r.returncode == 0:
-        return "crates: all on disk"
-    log("some crates in Cargo.lock are not downloaded yet; running `cargo fetch --locked` (needs the network) ...")
-    r = subprocess.run([cargo(), "fetch", "--locked", "--manifest-path", manifest], timeout=1800, **quiet)
-    if r.returncode == 0:
-        return "crates: downloaded now"
-    last = [l for l in r.stderr.strip().splitlines() if l.strip()][-1:] or ["(no message)"]
-    log(f"`cargo fetch --locked` failed: {last[0].strip()}. The first cell will fail; run "
-        "`cargo run --release --bin course -- setup` with network access, then restart the kernel.")
-    return "crates: MISSING"
+        return False, f"could not run cargo ({e})"
+    if r.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        last = [l.strip() for l in (r.stderr or "").splitlines() if l.strip()][-1:] or ["see cargo's messages above"]
+        return False, last[0]
+    (tmp / VENDOR_LOCK).write_bytes((REPO / "Cargo.lock").read_bytes())
+    old = root / f"{VENDOR}.{os.getpid()}.old"
+    if vendor.exists():
+        os.replace(vendor, old)
+    os.replace(tmp, vendor)
+    shutil.rmtree(old, ignore_errors=True)
+    return True, ""
+
+
+def ensure_crates(root, verbose=False):
+    """Makes sure <root>/vendor holds exactly the crates of Cargo.lock; returns a short note."""
+    if crates_io():
+        return "crates: from the cargo cache (FLOWMATCH_KERNEL_CRATES_IO=1, versions not pinned)"
+    vendor = root / VENDOR
+    if vendored_is_current(vendor):
+        return "crates: the vendored set of Cargo.lock"
+    fd = lock(root / f"{VENDOR}.lock", exclusive=True, wait=True)
+    try:
+        if vendored_is_current(vendor):  # another kernel made it while this one waited
+            return "crates: the vendored set of Cargo.lock"
+        ok, _ = vendor_crates(root, offline=True)  # quiet: failing here only means "download"
+        if ok:
+            return "crates: vendored now from the cargo cache"
+        log("some crates in Cargo.lock are not downloaded yet; downloading them (needs the network) ...")
+        ok, why = vendor_crates(root, offline=False, verbose=verbose)
+        if ok:
+            return "crates: downloaded and vendored now"
+        log(f"could not get every crate of Cargo.lock: {why}. The first cell will fail; run "
+            "`cargo run --release --bin course -- setup` with network access, then restart the kernel.")
+        return "crates: MISSING"
+    finally:
+        if fd not in (None, -1):
+            os.close(fd)
+
+
+def write_cargo_config(root):
+    """<root>/.cargo/config.toml: the kernels' profile, and crates.io replaced by the vendored set."""
+    text = (REPO / "notebooks" / "evcxr-cargo-config.toml").read_text()
+    if not crates_io():
+        vendor = (root / VENDOR).resolve()
+        text += (
+            "\n# Written by scripts/evcxr_kernel.py: every crate comes from the vendored copy of\n"
+            "# Cargo.lock's packages, so the kernels build exactly the versions `cargo test` uses.\n"
+            "[source.crates-io]\nreplace-with = \"flowmatch-vendored\"\n\n"
+            f"[source.flowmatch-vendored]\ndirectory = {json.dumps(str(vendor))}\n"
+        )
+    path = root / ".cargo" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.read_text() == text:
+            return
+    except OSError:
+        pass
+    tmp = path.with_name(f"config.toml.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def seed_from_warm(root, folder, current):
@@ -232,20 +297,24 @@ def main():
     if sys.argv[1:] == ["--fingerprint"]:
         print(fingerprint())
         return
+    if sys.argv[1:] == ["--vendor"]:
+        # `course setup`: make the vendored set now, with cargo's progress on the terminal.
+        root = build_root()
+        root.mkdir(parents=True, exist_ok=True)
+        note = ensure_crates(root, verbose=True)
+        write_cargo_config(root)
+        print(note)
+        sys.exit(0 if "MISSING" not in note else 1)
     t0 = time.monotonic()
     evcxr, control = parse_args(sys.argv[1:])
     notebooks = REPO / "notebooks"
     root = build_root()
     (root / ".cargo").mkdir(parents=True, exist_ok=True)
-
-    cargo_cfg = notebooks / "evcxr-cargo-config.toml"
-    if cargo_cfg.exists():
-        copy_if_changed(cargo_cfg, root / ".cargo" / "config.toml")
+    crates = ensure_crates(root)
+    write_cargo_config(root)
 
     folder, _lock_fd = acquire_folder(root)
     folder.mkdir(exist_ok=True)
-    copy_if_changed(REPO / "Cargo.lock", folder / "Cargo.lock")
-    crates = ensure_crates()
     seeded = seed_from_warm(root, folder, fingerprint())
     log(f"build folder {folder}; {crates}; {seeded}")
 

@@ -1,11 +1,10 @@
 //! What the notebook kernels build from, prepared before any kernel starts:
 //!
-//! * **the crates**: every crate in the repository's Cargo.lock downloaded
-//!   (`cargo fetch --locked`), since the kernels build offline and evcxr's
-//!   `cargo metadata` reads the crates of every target, not only this host's;
-//! * **the versions**: the kernel launcher copies Cargo.lock into each kernel's
-//!   build folder, and [`compare_locks`] checks afterwards that a kernel
-//!   resolved exactly those versions;
+//! * **the crates and their versions**: the sources of exactly the packages of
+//!   the repository's Cargo.lock, for every target (evcxr's `cargo metadata`
+//!   reads them all), vendored in `<build>/vendor`, which replaces crates.io for
+//!   the kernels; so they build offline, at the versions `cargo test` uses.
+//!   [`compare_locks`] checks afterwards that a kernel resolved exactly those;
 //! * **the warm dependency set**: flowmatch, dfdx, gemm, plotters ... compiled
 //!   once, in `<build>/warm`, by a headless kernel that runs the notebooks'
 //!   first cell. Every kernel that starts later copies it into its own build
@@ -24,43 +23,37 @@ pub const WARM: &str = "warm";
 /// The file in a build folder that records the fingerprint it was built (or copied) for.
 pub const STAMP: &str = "flowmatch-deps.stamp";
 
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
-
-/// Downloads every crate of Cargo.lock that is not on disk yet (all targets).
-pub fn fetch_crates(repo: &Repo) -> Result<(), String> {
-    let manifest = repo.root.join("Cargo.toml");
-    let mut check = cargo();
-    check.args(["fetch", "--locked", "--offline", "--manifest-path"]).arg(&manifest);
-    if matches!(proc::capture(check), Some((true, _))) {
-        println!("==> Crates for the kernels: all {} in Cargo.lock are on disk", count_packages(repo));
-        return Ok(());
-    }
+/// Makes `<build>/vendor` hold the sources of exactly the packages of Cargo.lock (every
+/// target), downloading what the cargo cache lacks, and points the kernels' cargo
+/// configuration at it. Done by the kernel launcher (`--vendor`), which also checks it at
+/// every kernel start; here it runs with its progress shown.
+pub fn vendor_crates(repo: &Repo) -> Result<(), String> {
+    let root = build_root(repo);
+    let mut c = Command::new(repo.venv_python());
+    c.arg(repo.scripts().join("evcxr_kernel.py")).arg("--vendor").env("FLOWMATCH_EVCXR_BUILD_DIR", &root);
     println!(
-        "==> Downloading the crates the kernels build from (every crate in Cargo.lock, for every target: \
-         the kernels build offline)"
+        "==> The crates the kernels build from: exactly the {} packages of Cargo.lock, vendored in {} \
+         (downloaded once when the cargo cache lacks them; the kernels build offline)",
+        count_packages(repo),
+        show(&root.join("vendor"))
     );
-    let mut c = cargo();
-    c.args(["fetch", "--locked", "--manifest-path"]).arg(&manifest);
-    let downloaded = std::cell::Cell::new(0usize);
-    let st = proc::run_streamed(c, "cargo fetch", Duration::from_secs(20), |l| {
+    let seen = std::cell::Cell::new(0usize);
+    let st = proc::run_streamed(c, "crates", Duration::from_secs(20), |l| {
         let t = l.trim_start();
-        if t.starts_with("Downloaded ") {
-            downloaded.set(downloaded.get() + 1);
-            // One line every ten crates is enough to see it move.
-            (downloaded.get() % 10 == 1).then(|| format!("{t} (#{})", downloaded.get()))
+        if t.starts_with("Downloaded ") || t.starts_with("Vendoring ") {
+            seen.set(seen.get() + 1);
+            // One line in ten is enough to see it move.
+            (seen.get() % 10 == 1).then(|| format!("{t} (#{})", seen.get()))
         } else {
             Some(l.to_string())
         }
     })
-    .map_err(|e| format!("could not run cargo: {e}"))?;
+    .map_err(|e| format!("could not run the kernel launcher: {e}"))?;
     if !st.success() {
-        return Err("`cargo fetch --locked` failed (see above): the kernels need every crate of Cargo.lock on disk. \
-                    Check the network (crates.io) and run the command again"
+        return Err("the crates of Cargo.lock could not be vendored (see above): the kernels need every one of \
+                    them. Check the network (crates.io) and run the command again"
             .into());
     }
-    println!("==> {} crates downloaded", downloaded.get());
     Ok(())
 }
 
@@ -104,7 +97,7 @@ pub fn prebuild(repo: &Repo) -> Result<(), String> {
     std::fs::create_dir_all(&warm).map_err(|e| format!("cannot create {}: {e}", show(&warm)))?;
     let nb = warm.join("prebuild.ipynb");
     let notebook = serde_json::json!({
-        "cells": [{"cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [],
+        "cells": [{"cell_type": "code", "id": "setup", "execution_count": null, "metadata": {}, "outputs": [],
                    "source": crate::notebook::SETUP_CELL}],
         "metadata": {"kernelspec": {"name": crate::evcxr::KERNEL_NAME, "display_name": "Rust (flowmatch)", "language": "rust"}},
         "nbformat": 4, "nbformat_minor": 5
@@ -167,8 +160,8 @@ pub fn condense_dependency_failure(text: &str) -> String {
             .map(|c| format!("`{c}` is"))
             .unwrap_or_else(|| "some crates are".into());
         return format!(
-            "{what} not downloaded, and the kernels build offline. Fix: run `cargo fetch --locked` in the \
-             repository (or `cargo run --release --bin course -- setup`) once with network access, then restart the kernel"
+            "{what} not downloaded, and the kernels build offline. Fix: run `cargo run --release --bin course -- setup` \
+             once with network access (it downloads and vendors every crate of Cargo.lock), then restart the kernel"
         );
     }
     if let Some(c) = text.lines().find(|l| l.contains("could not compile")).and_then(quoted) {
@@ -321,7 +314,7 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
                        attempting to make an HTTP request, but --offline was specified";
         let line = condense_dependency_failure(offline);
         assert!(line.starts_with("`bumpalo v3.20.4` is not downloaded"), "{line}");
-        assert!(line.contains("cargo fetch --locked"), "{line}");
+        assert!(line.contains("course -- setup"), "{line}");
         assert!(!line.contains('\n'));
         let compile = "   Compiling dfdx v0.13.0\nerror[E0425]: cannot find value `x`\nerror: could not compile `flowmatch` (lib) due to 1 previous error";
         let line = condense_dependency_failure(compile);

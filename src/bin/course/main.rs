@@ -45,8 +45,9 @@ COMMANDS:
                  --quiet           do not echo cell output while running
                  --skip-setup      do not check/install anything first
     setup      Only install: .venv with JupyterLab + nbclient (pip), evcxr_jupyter (cargo install),
-               the Rust kernel registered inside .venv, every crate of Cargo.lock downloaded
-               (cargo fetch), and the kernels' dependencies compiled once (target/evcxr/warm)
+               the Rust kernel registered inside .venv, exactly the crates of Cargo.lock vendored
+               for the kernels (target/evcxr/vendor), and their dependencies compiled once
+               (target/evcxr/warm)
                  --headless        nbclient only, no JupyterLab (what `execute` needs)
     grade      Grade the exercises in exercises/ (all, or the one named); exit non-zero on any failure
                  [EXERCISE]        a name, number or file stem, e.g. `euler_step` or `5`
@@ -101,7 +102,7 @@ fn setup(repo: &paths::Repo, lab: bool) -> Result<(), String> {
     python::ensure(repo, lab)?;
     let evcxr = evcxr::ensure()?;
     evcxr::register(repo, &evcxr)?;
-    kernels::fetch_crates(repo)?;
+    kernels::vendor_crates(repo)?;
     kernels::prebuild(repo)?;
     println!("==> Set-up done in {}", proc::fmt_secs(start.elapsed().as_secs_f64()));
     Ok(())
