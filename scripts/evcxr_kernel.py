@@ -242,11 +242,17 @@ def ensure_crates(root, verbose=False):
             os.close(fd)
 
 
-def write_cargo_config(root):
+# The folder named in the kernels' source replacement when the vendored set could not be made.
+# It does not exist, so the first cell fails with cargo's "failed to read root of directory
+# source: <this path>": the notebook's error then says what is wrong and what to do.
+MISSING = "CRATES-MISSING (run: cargo run --release --bin course -- setup, with network access)"
+
+
+def write_cargo_config(root, missing=False):
     """<root>/.cargo/config.toml: the kernels' profile, and crates.io replaced by the vendored set."""
     text = (REPO / "notebooks" / "evcxr-cargo-config.toml").read_text()
     if not crates_io():
-        vendor = (root / VENDOR).resolve()
+        vendor = root.resolve() / (MISSING if missing else VENDOR)
         text += (
             "\n# Written by scripts/evcxr_kernel.py: every crate comes from the vendored copy of\n"
             "# Cargo.lock's packages, so the kernels build exactly the versions `cargo test` uses.\n"
@@ -302,7 +308,7 @@ def main():
         root = build_root()
         root.mkdir(parents=True, exist_ok=True)
         note = ensure_crates(root, verbose=True)
-        write_cargo_config(root)
+        write_cargo_config(root, missing="MISSING" in note)
         print(note)
         sys.exit(0 if "MISSING" not in note else 1)
     t0 = time.monotonic()
@@ -311,7 +317,7 @@ def main():
     root = build_root()
     (root / ".cargo").mkdir(parents=True, exist_ok=True)
     crates = ensure_crates(root)
-    write_cargo_config(root)
+    write_cargo_config(root, missing="MISSING" in crates)
 
     folder, _lock_fd = acquire_folder(root)
     folder.mkdir(exist_ok=True)

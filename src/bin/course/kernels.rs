@@ -152,6 +152,11 @@ pub fn condense_dependency_failure(text: &str) -> String {
     let text = crate::notebook::strip_ansi(text);
     let quoted = |line: &str| line.split('`').nth(1).map(str::to_owned);
     let first_error = text.lines().map(str::trim).find(|l| l.starts_with("error"));
+    if text.contains("CRATES-MISSING") {
+        return "the crates of Cargo.lock are not on this machine (the kernel launcher could not download them). \
+                Fix: run `cargo run --release --bin course -- setup` once with network access, then restart the kernel"
+            .into();
+    }
     if text.contains("--offline was specified") || text.contains("offline mode") {
         let what = text
             .lines()
@@ -319,6 +324,11 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
         let compile = "   Compiling dfdx v0.13.0\nerror[E0425]: cannot find value `x`\nerror: could not compile `flowmatch` (lib) due to 1 previous error";
         let line = condense_dependency_failure(compile);
         assert!(line.starts_with("the crate `flowmatch` failed to compile"), "{line}");
+        let missing = "error: failed to get `dfdx`\nCaused by:\n  failed to read root of directory source: \
+                       /x/target/evcxr/CRATES-MISSING (run: cargo run --release --bin course -- setup, with network access)";
+        let line = condense_dependency_failure(missing);
+        assert!(line.starts_with("the crates of Cargo.lock are not on this machine"), "{line}");
+        assert!(line.contains("course -- setup"), "{line}");
         let other = "warning: something\nerror: something else went wrong\n  more";
         assert!(condense_dependency_failure(other).starts_with("error: something else went wrong"));
     }
