@@ -163,6 +163,8 @@ def lock(path, exclusive, wait):
     except OSError:
         os.close(fd)
         return None
+    # Kept open across exec, so that the lock lives as long as the kernel.
+    os.set_inheritable(fd, True)
     return fd
 
 

@@ -93,11 +93,10 @@ fn evcxr_block_wraps_the_svg_with_the_mime_header() {
     let x = gaussian(5, 2, 3);
     let fig = plot::scatter(&[("data", &x)]).unwrap();
     let block = fig.to_evcxr();
-    assert!(block.starts_with("EVCXR_BEGIN_CONTENT image/svg+xml\n<svg"));
-    assert!(block.ends_with("</svg>\nEVCXR_END_CONTENT"));
-    // Everything after the opening tag is the figure itself.
-    let body = &fig.svg()[fig.svg().find('>').unwrap()..];
-    assert!(block.contains(body.trim_end()));
+    // One output, two representations: the responsive inline SVG as HTML, and the SVG document.
+    let (html, svg) = block.split_once("\nEVCXR_END_CONTENT\n").unwrap();
+    assert_eq!(html, format!("EVCXR_BEGIN_CONTENT text/html\n{}", fig.responsive_svg().trim_end()));
+    assert_eq!(svg, format!("EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT", fig.svg().trim_end()));
 }
 
 #[test]

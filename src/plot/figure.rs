@@ -88,6 +88,11 @@ impl Figure {
     /// The SVG as a notebook shows it: the same drawing, but it shrinks to the
     /// width of the output area (never wider than its own `width`), keeping its
     /// aspect ratio, so a wide time strip is not cut off on a narrow page.
+    ///
+    /// It is handed to Jupyter as HTML (an inline `<svg>`): JupyterLab shows an
+    /// `image/svg+xml` output as an `<img>` at its full pixel width, with no way
+    /// for the drawing to ask to be shrunk (measured in JupyterLab 4 in Chromium:
+    /// a 1 440 px figure overflowed a 968 px output area; inline, it fits).
     pub fn responsive_svg(&self) -> String {
         let style = format!(" style=\"width:100%;max-width:{}px;height:auto\"", self.width);
         match self.svg.find("<svg") {
@@ -99,10 +104,17 @@ impl Figure {
         }
     }
 
-    /// The block that [`Figure::evcxr_display`] prints:
-    /// `EVCXR_BEGIN_CONTENT image/svg+xml`, the responsive SVG, `EVCXR_END_CONTENT`.
+    /// What [`Figure::evcxr_display`] prints: two representations of one output,
+    /// `text/html` (the responsive inline SVG, which JupyterLab prefers) and
+    /// `image/svg+xml` (the fixed-size document, for other front ends and for
+    /// saving the figure from an executed notebook), each between
+    /// `EVCXR_BEGIN_CONTENT <mime>` and `EVCXR_END_CONTENT`.
     pub fn to_evcxr(&self) -> String {
-        format!("EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT", self.responsive_svg().trim_end())
+        format!(
+            "EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT\nEVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT",
+            self.responsive_svg().trim_end(),
+            self.svg.trim_end()
+        )
     }
 
     /// Inline display hook for evcxr notebooks: a cell that ends in an
