@@ -246,22 +246,10 @@ fn analyse(name: &str, source: &Path, executed: &Path, timings: &Path, out_dir: 
         }
     }
     // Every figure a cell drew must be shown: evcxr keeps only a cell's last one.
-    for c in &r.cells {
-        let Some(drawn) = c.get("figures_drawn").and_then(Value::as_u64) else { continue };
-        let idx = c.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let n = c.get("number").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let shown = figs.iter().filter(|(number, _, _)| *number == n).count() as u64;
-        if drawn > shown {
-            r.ok = false;
-            r.problems.push(Problem {
-                index: idx,
-                kind: "figures",
-                excerpt: format!(
-                    "the cell drew {drawn} figures but the notebook shows {shown}: Jupyter keeps only the last \
-                     figure of a cell. Compose them into one (flowmatch::plot::row, plot::grid) or split the cell"
-                ),
-            });
-        }
+    let hidden = hidden_figures(&r.cells, &figs);
+    if !hidden.is_empty() {
+        r.ok = false;
+        r.problems.extend(hidden);
     }
     let not_run = r.cells.iter().filter(|c| c.get("ran") != Some(&Value::Bool(true))).count();
     if not_run > 0 {
@@ -277,6 +265,29 @@ fn analyse(name: &str, source: &Path, executed: &Path, timings: &Path, out_dir: 
         .collect();
     r.median = median(&r.counted);
     r
+}
+
+/// A problem for every cell that drew more figures (the library's count, `figures_drawn`
+/// in the runner's timings) than its outputs show.
+fn hidden_figures(cells: &[Value], shown: &[notebook::Figure]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for c in cells {
+        let Some(drawn) = c.get("figures_drawn").and_then(Value::as_u64) else { continue };
+        let idx = c.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let n = c.get("number").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let in_cell = shown.iter().filter(|(number, _, _)| *number == n).count() as u64;
+        if drawn > in_cell {
+            problems.push(Problem {
+                index: idx,
+                kind: "figures",
+                excerpt: format!(
+                    "the cell drew {drawn} figures but the notebook shows {in_cell}: Jupyter keeps only the last \
+                     figure of a cell. Compose them into one (flowmatch::plot::row, plot::grid) or split the cell"
+                ),
+            });
+        }
+    }
+    problems
 }
 
 /// Compares the Cargo.lock of the build folder the kernel used with the repository's.
@@ -465,6 +476,23 @@ fn write_report(results: &[NbResult], out_dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cell_that_drew_more_figures_than_it_shows_is_a_problem() {
+        let cells = vec![
+            json!({"index": 3, "number": 2, "figures_drawn": 1}),
+            json!({"index": 5, "number": 3, "figures_drawn": 3}),
+            json!({"index": 7, "number": 4, "figures_drawn": 0}),
+            json!({"index": 9, "number": 5}),
+        ];
+        let fig = |n: usize| (n, "svg", b"<svg/>".to_vec());
+        // Cell 2 drew one and shows one; cell 3 drew three (a loop of displays) and shows one.
+        let problems = hidden_figures(&cells, &[fig(2), fig(3)]);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].index, 5);
+        assert!(problems[0].excerpt.starts_with("the cell drew 3 figures but the notebook shows 1"));
+        assert!(hidden_figures(&cells, &[fig(2), fig(3), fig(3), fig(3)]).is_empty());
+    }
 
     #[test]
     fn output_names_keep_subfolders_and_stay_unique() {
