@@ -44,6 +44,8 @@ pub fn vendor_crates(repo: &Repo) -> Result<(), String> {
             seen.set(seen.get() + 1);
             // One line in ten is enough to see it move.
             (seen.get() % 10 == 1).then(|| format!("{t} (#{})", seen.get()))
+        } else if t.starts_with("To use vendored sources") {
+            None // cargo's advice for a project; the launcher writes the kernels' configuration itself
         } else {
             Some(l.to_string())
         }
@@ -58,7 +60,9 @@ pub fn vendor_crates(repo: &Repo) -> Result<(), String> {
 }
 
 fn count_packages(repo: &Repo) -> usize {
-    std::fs::read_to_string(repo.root.join("Cargo.lock")).map(|t| parse_lock(&t).len()).unwrap_or(0)
+    std::fs::read_to_string(repo.root.join("Cargo.lock"))
+        .map(|t| parse_lock(&t).values().filter(|source| !source.is_empty()).count())
+        .unwrap_or(0)
 }
 
 /// Where the kernels keep their build folders: `$FLOWMATCH_EVCXR_BUILD_DIR` or `target/evcxr`.
