@@ -29,6 +29,7 @@ pub mod loss;
 pub mod marginal;
 pub mod metrics;
 pub mod model;
+pub mod numeric;
 pub mod path;
 pub mod plot;
 pub mod points;

@@ -120,13 +120,11 @@ use crate::data::{Dataset, GaussianMixture};
 use crate::error::{Error, Result};
 use crate::field::VectorField;
 use crate::metrics;
+use crate::numeric::{check_count, check_positive, log_log_slope, normalise_weights, shifted_exp, Cholesky, LN_2PI};
 use crate::path::AffinePath;
 use crate::points::Points;
 use crate::scheduler::{Scheduler, SchedulerOutput};
 use crate::solver::{self, Method, TimeGrid};
-
-/// ln(2π).
-const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
 // ---------------------------------------------------------------------------
 // The marginal path
@@ -199,8 +197,8 @@ struct Frame {
     log_norms: Vec<f64>,
     /// α_t m_k, K × d.
     centers: Vec<f64>,
-    /// Lower Cholesky factors of Σ_k(t), K × d × d; empty for point data.
-    chols: Vec<f64>,
+    /// Cholesky factors of Σ_k(t), one per component; empty for point data.
+    chols: Vec<Cholesky>,
     /// 1/σ_t² for point data (Σ_k(t) = σ_t² I).
     inv_var: f64,
 }
@@ -525,18 +523,18 @@ impl<S: Scheduler> Marginal<S> {
                 })
             }
             Some(covs) => {
-                let mut chols = vec![0.0; k_count * d * d];
+                let mut chols = Vec::with_capacity(k_count);
                 let mut log_norms = vec![0.0; k_count];
                 let (a2, s2) = (c.alpha * c.alpha, c.sigma * c.sigma);
+                let mut sigma_t = vec![0.0; d * d];
                 for k in 0..k_count {
-                    let l = &mut chols[k * d * d..(k + 1) * d * d];
-                    for (o, cv) in l.iter_mut().zip(&covs[k * d * d..(k + 1) * d * d]) {
+                    for (o, cv) in sigma_t.iter_mut().zip(&covs[k * d * d..(k + 1) * d * d]) {
                         *o = a2 * cv;
                     }
                     for j in 0..d {
-                        l[j * d + j] += s2;
+                        sigma_t[j * d + j] += s2;
                     }
-                    let log_det = cholesky_in_place(l, d).ok_or_else(|| {
+                    let factor = Cholesky::new(&sigma_t, d).ok_or_else(|| {
                         Error::invalid(
                             format!("time t = {t} for component {k} of the mixture marginal"),
                             format!(
@@ -546,7 +544,8 @@ impl<S: Scheduler> Marginal<S> {
                             ),
                         )
                     })?;
-                    log_norms[k] = self.log_weights[k] - 0.5 * log_det - half_d_ln_2pi;
+                    log_norms[k] = self.log_weights[k] - 0.5 * factor.log_det() - half_d_ln_2pi;
+                    chols.push(factor);
                 }
                 Ok(Frame { c, log_norms, centers, chols, inv_var: 0.0 })
             }
@@ -570,17 +569,12 @@ impl<S: Scheduler> Marginal<S> {
                 }
                 q
             } else {
-                cholesky_solve(&f.chols[k * d * d..(k + 1) * d * d], d, &s.r, y)
+                f.chols[k].solve(&s.r, y)
             };
             s.logits[k] = f.log_norms[k] - 0.5 * quad;
         }
         // log-sum-exp, keeping the normalised posterior weights π_k in `s.weights`.
-        let top = s.logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut total = 0.0;
-        for (w, l) in s.weights.iter_mut().zip(&s.logits) {
-            *w = (l - top).exp();
-            total += *w;
-        }
+        let (top, total) = shifted_exp(&s.logits, &mut s.weights);
         let lse = top + total.ln();
         if !lse.is_finite() {
             return Err(Error::NonFinite {
@@ -632,55 +626,6 @@ impl<S: Scheduler> VectorField for Marginal<S> {
     }
 }
 
-fn normalise_weights(w: &[f64], what: &str) -> Result<Vec<f64>> {
-    if let Some(k) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-        return Err(Error::invalid(what, format!("weight {k} is {}; weights must be finite and ≥ 0", w[k])));
-    }
-    let total: f64 = w.iter().sum();
-    if !(total > 0.0 && total.is_finite()) {
-        return Err(Error::invalid(what, format!("sum to {total}; they must sum to a finite positive number")));
-    }
-    Ok(w.iter().map(|v| v / total).collect())
-}
-
-/// Overwrites the symmetric `a` (d×d) by its lower Cholesky factor; returns
-/// ln det a, or `None` when a is not positive definite.
-fn cholesky_in_place(a: &mut [f64], d: usize) -> Option<f64> {
-    let mut log_det = 0.0;
-    for j in 0..d {
-        let s = a[j * d + j] - (0..j).map(|k| a[j * d + k] * a[j * d + k]).sum::<f64>();
-        if !(s > 0.0 && s.is_finite()) {
-            return None;
-        }
-        let ljj = s.sqrt();
-        a[j * d + j] = ljj;
-        log_det += 2.0 * ljj.ln();
-        for i in j + 1..d {
-            let v = a[i * d + j] - (0..j).map(|k| a[i * d + k] * a[j * d + k]).sum::<f64>();
-            a[i * d + j] = v / ljj;
-        }
-        for i in 0..j {
-            a[i * d + j] = 0.0;
-        }
-    }
-    Some(log_det)
-}
-
-/// Solves L Lᵀ y = r; returns rᵀ y = ‖L⁻¹ r‖².
-fn cholesky_solve(l: &[f64], d: usize, r: &[f64], y: &mut [f64]) -> f64 {
-    let mut q = 0.0;
-    for a in 0..d {
-        let s = r[a] - (0..a).map(|k| l[a * d + k] * y[k]).sum::<f64>();
-        y[a] = s / l[a * d + a];
-        q += y[a] * y[a];
-    }
-    for a in (0..d).rev() {
-        let s = y[a] - (a + 1..d).map(|k| l[k * d + a] * y[k]).sum::<f64>();
-        y[a] = s / l[a * d + a];
-    }
-    q
-}
-
 // ---------------------------------------------------------------------------
 // Check reports
 // ---------------------------------------------------------------------------
@@ -728,32 +673,6 @@ impl fmt::Display for CheckReport {
         }
         write!(f, "\n       {}", self.explanation)
     }
-}
-
-fn check_count(what: &str, n: usize) -> Result<()> {
-    if n == 0 {
-        Err(Error::ZeroCount { what: what.into() })
-    } else {
-        Ok(())
-    }
-}
-
-fn check_positive(what: &str, v: f64) -> Result<()> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::invalid(what, format!("must be a finite number > 0, got {v}")))
-    }
-}
-
-/// Least-squares slope of ln y against ln x.
-fn log_log_slope(series: &[(f64, f64)]) -> f64 {
-    let n = series.len() as f64;
-    let (lx, ly): (Vec<f64>, Vec<f64>) = series.iter().map(|(x, y)| (x.ln(), y.ln())).unzip();
-    let (mx, my) = (lx.iter().sum::<f64>() / n, ly.iter().sum::<f64>() / n);
-    let sxy: f64 = lx.iter().zip(&ly).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = lx.iter().map(|a| (a - mx) * (a - mx)).sum();
-    sxy / sxx
 }
 
 fn one_point(x: &[f64]) -> Points {
@@ -853,6 +772,7 @@ pub fn check_marginalization<S: Scheduler>(
     let inv2var = 0.5 / (c.sigma * c.sigma);
     let mut series = Vec::new();
     let mut est = vec![0.0; d];
+    let mut weights = vec![0.0; 1usize << st.max_log2_n];
     for k in st.min_log2_n..=st.max_log2_n {
         let n = 1usize << k;
         let mut sq = 0.0;
@@ -863,12 +783,9 @@ pub fn check_marginalization<S: Scheduler>(
                     .rows()
                     .map(|zi| -inv2var * x.iter().zip(zi).map(|(p, q)| (p - c.alpha * q).powi(2)).sum::<f64>())
                     .collect();
-                let m = logw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let (_, total) = shifted_exp(&logw, &mut weights[..n]);
                 est.iter_mut().for_each(|v| *v = 0.0);
-                let mut total = 0.0;
-                for (zi, lw) in z.rows().zip(&logw) {
-                    let w = (lw - m).exp();
-                    total += w;
+                for (zi, w) in z.rows().zip(&weights[..n]) {
                     for ((e, zj), xj) in est.iter_mut().zip(zi).zip(x) {
                         *e += w * (b * zj + a * xj); // w · u_t(x | zᵢ)
                     }
