@@ -30,6 +30,7 @@ pub mod marginal;
 pub mod metrics;
 pub mod model;
 pub mod numeric;
+pub mod ot;
 pub mod path;
 pub mod plot;
 pub mod points;
