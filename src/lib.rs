@@ -9,10 +9,9 @@
 //! | module | concept |
 //! | --- | --- |
 //! | [`points`] | a set of n points in d dimensions |
-//! | [`field`] | the [`VectorField`] trait that solvers integrate |
+//! | [`field`] | the [`VectorField`] trait that solvers integrate; [`Time`]: one time or one per row |
 //! | [`data`] | two-dimensional toy distributions behind one [`Dataset`] trait |
-//! | [`scheduler`] | α_t, σ_t and their derivatives (CondOT, polynomial, VP, linear-VP, cosine) |
-//! | [`path`] | the affine Gaussian probability path x_t = α_t x_1 + σ_t x_0 |
+//! | [`path`] | schedulers α_t, σ_t; the affine Gaussian probability path x_t = α_t x_1 + σ_t x_0; the sample type |
 //! | [`solver`] | Euler, Midpoint, Heun, RK4 and adaptive Dopri5 over a [`TimeGrid`] |
 //! | [`metrics`] | W2 by exact optimal transport, MMD, energy distance, straightness |
 //! | [`plot`] | SVG figures that save to a file or show inline in evcxr |
@@ -34,13 +33,12 @@ pub mod ot;
 pub mod path;
 pub mod plot;
 pub mod points;
-pub mod scheduler;
 pub mod solver;
 pub mod train;
 
 pub use data::Dataset;
 pub use error::{Error, Result};
-pub use field::{batched, pointwise, VectorField};
+pub use field::{batched, pointwise, Model, Time, VectorField};
 pub use points::Points;
 pub use solver::TimeGrid;
 
@@ -48,8 +46,9 @@ pub use solver::TimeGrid;
 pub mod prelude {
     pub use crate::data::{self, Dataset};
     pub use crate::error::{Error, Result};
-    pub use crate::field::{batched, pointwise, VectorField};
+    pub use crate::field::{batched, pointwise, Model, Time, VectorField};
+    pub use crate::path::CondOT;
     pub use crate::points::Points;
     pub use crate::solver::{self, TimeGrid};
-    pub use crate::{metrics, path, plot, scheduler};
+    pub use crate::{metrics, path, plot};
 }

@@ -16,8 +16,8 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 pub use crate::model::TrainBatch;
 use crate::path::AffinePath;
+use crate::path::{CondOT, Scheduler};
 use crate::points::Points;
-use crate::scheduler::{CondOT, Scheduler};
 use rand::{Rng, RngCore};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
@@ -173,7 +173,7 @@ impl Cfm {
                 *v += self.sigma * e;
             }
         }
-        Ok(TrainBatch { x_t, t: s.t, target: s.dx_t, cond: labels })
+        Ok(TrainBatch { x_t, t: s.t, target: s.target, cond: labels })
     }
 
     /// Draws a whole batch: x₀ from `source`, x₁ from `target`, paired by `coupling`.

@@ -39,7 +39,7 @@
 
 use crate::checkpoint::CheckpointMeta;
 use crate::error::{Error, Result};
-use crate::field::VectorField;
+use crate::field::{Time, VectorField};
 use crate::fused::{self, Frozen, Times};
 use crate::points::Points;
 use dfdx::nn::modules::{Linear, UnbiasedLinear};
@@ -675,14 +675,19 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Velocity
 }
 
 impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> VectorField for Mlp<D, H, TF, Dev> {
-    fn eval_into(&self, x: &Points, t: f64, out: &mut Points) -> Result<()> {
+    fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
+        let t = t.rows(x.len(), "the model input t")?;
         if let Some(frozen) = self.fast() {
             self.check_x(x)?;
             x.check_same_shape(out, "the output of eval_into")?;
-            frozen.eval(x.as_slice(), Times::Same(t), out.as_mut_slice());
+            let times = match t {
+                Time::Same(t) => Times::Same(t),
+                Time::PerRow(ts) => Times::PerRow(ts),
+            };
+            frozen.eval(x.as_slice(), times, out.as_mut_slice());
             return Ok(());
         }
-        let v = self.velocity(x, &vec![t; x.len()], None)?;
+        let v = self.velocity(x, &t.to_vec(x.len(), "the model input t")?, None)?;
         out.as_mut_slice().copy_from_slice(v.as_slice());
         Ok(())
     }
@@ -893,7 +898,7 @@ impl TrainableModel for Net {
 }
 
 impl VectorField for Net {
-    fn eval_into(&self, x: &Points, t: f64, out: &mut Points) -> Result<()> {
+    fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
         self.inner.eval_into(x, t, out)
     }
 }

@@ -267,7 +267,7 @@ fn checkers_accept_closures_and_small_rounding_differences() {
     // The library's own solver.
     let v = grade::sample_euler::grade(|f: &dyn flowmatch::VectorField, x0: &flowmatch::Points, steps: usize| {
         let grid = flowmatch::TimeGrid::uniform(0.0, 1.0, steps).unwrap();
-        flowmatch::solver::solve(f, x0, &grid, &flowmatch::solver::Method::Euler).unwrap().final_state
+        flowmatch::solver::solve(f, x0, &grid, flowmatch::solver::Method::Euler).unwrap().final_state
     });
     assert!(v.passed(), "{v}");
 }

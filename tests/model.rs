@@ -126,12 +126,12 @@ fn training_lowers_the_loss_and_samples_move_towards_the_data() {
     let mut m = Net::mlp(2, 64).unwrap();
     let x0 = StandardGaussian::new(2).unwrap().sample(500, 5).unwrap();
     let grid = TimeGrid::uniform(0.0, 1.0, 20).unwrap();
-    let before = solve(&m, &x0, &grid, &Method::Euler).unwrap().final_state;
+    let before = solve(&m, &x0, &grid, Method::Euler).unwrap().final_state;
     let r = trainer(600, 0).train(&mut m).unwrap();
     assert_eq!(r.steps(), 600);
     let first: f64 = r.losses[..20].iter().sum::<f64>() / 20.0;
     assert!(r.final_loss(50) < 0.6 * first, "loss {first} -> {}", r.final_loss(50));
-    let after = solve(&m, &x0, &grid, &Method::Euler).unwrap().final_state;
+    let after = solve(&m, &x0, &grid, Method::Euler).unwrap().final_state;
     // Eight Gaussians have covariance (12.5 + √0.1) I; an untrained net barely moves N(0, I).
     let var = |p: &Points| p.covariance()[0] + p.covariance()[3];
     assert!(var(&before) < 5.0 && var(&after) > 15.0, "{} {}", var(&before), var(&after));

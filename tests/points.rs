@@ -1,8 +1,9 @@
-//! Point sets: arithmetic that reads like the maths, shape mismatches that are never
-//! silent, and `Points::randn`.
+//! Point sets and the time convention: arithmetic that reads like the maths, shape
+//! mismatches that are never silent, `Points::randn`, and `Time` for fields and paths.
 
 use flowmatch::data::{Dataset, StandardGaussian};
-use flowmatch::Points;
+use flowmatch::path::{AffinePath, CondOT};
+use flowmatch::{batched, pointwise, Error, Points, Time, VectorField};
 
 fn p(rows: &[[f64; 2]]) -> Points {
     Points::from_rows(rows).unwrap()
@@ -68,4 +69,47 @@ fn randn_is_the_standard_gaussian_under_the_same_seed() {
     assert_ne!(x, Points::randn(500, 3, 43));
     let m = x.mean();
     assert!(m.iter().all(|v| v.abs() < 0.15), "{m:?}");
+}
+
+#[test]
+fn time_is_one_for_all_rows_or_one_per_row() {
+    let t = [0.1, 0.2, 0.3];
+    assert_eq!(Time::from(0.5).rows(3, "t").unwrap(), Time::Same(0.5));
+    assert_eq!(Time::from(&t).rows(3, "t").unwrap(), Time::PerRow(&t));
+    assert_eq!(Time::from(&t[..1]).rows(3, "t").unwrap(), Time::Same(0.1));
+    assert_eq!(Time::from(&vec![0.7; 3]).to_vec(3, "t").unwrap(), vec![0.7; 3]);
+    let e = Time::from(&t[..2]).rows(3, "the model input").unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }) && e.to_string().contains("3 times (one per row)"), "{e}");
+    assert_eq!((Time::Same(0.4).at(2), Time::PerRow(&t).at(2)), (0.4, 0.3));
+}
+
+#[test]
+fn fields_take_one_time_or_one_per_row() {
+    let x = p(&[[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]]);
+    let t = [0.0, 0.5, 1.0];
+    let f = pointwise(|x: &[f64], t| vec![t * x[0], t * x[1]]);
+    let g = batched(|x: &Points, t| t * x);
+    for field in [&f as &dyn VectorField, &g] {
+        assert_eq!(field.eval(&x, 0.5).unwrap(), 0.5 * &x);
+        let rows = field.eval_rows(&x, &t).unwrap();
+        for (i, ti) in t.iter().enumerate() {
+            assert_eq!(rows.row(i), (*ti * &x.select(&[i])).row(0));
+        }
+        assert!(matches!(field.eval_rows(&x, &t[..2]), Err(Error::ShapeMismatch { .. })));
+    }
+}
+
+#[test]
+fn paths_take_one_time_or_one_per_row() {
+    let path = AffinePath::new(CondOT).unwrap();
+    let (x0, x1) = (Points::randn(16, 2, 3), Points::randn(16, 2, 4));
+    let one = path.sample(&x0, &x1, 0.25).unwrap();
+    assert_eq!(one.t, vec![0.25; 16]);
+    assert_eq!(one.x_t, 0.25 * &x1 + 0.75 * &x0);
+    assert_eq!(one.target, &x1 - &x0);
+    assert_eq!((&one.x0, &one.x1, &one.labels), (&x0, &x1, &None));
+    let ts: Vec<f64> = (0..16).map(|i| i as f64 / 15.0).collect();
+    let per_row = path.sample(&x0, &x1, &ts).unwrap();
+    assert_eq!(per_row.t, ts);
+    assert_eq!(per_row.x_t, x1.scale_rows(&ts) + x0.scale_rows(&ts.iter().map(|t| 1.0 - t).collect::<Vec<_>>()));
 }

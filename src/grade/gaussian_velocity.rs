@@ -18,14 +18,14 @@
 //!
 //! The student writes
 //! `fn gaussian_velocity(x: &[f64], z: &[f64], alpha: f64, beta: f64, d_alpha: f64, d_beta: f64) -> Vec<f64>`;
-//! the checker feeds it the schedules of [`crate::scheduler`] (CondOT,
+//! the checker feeds it the schedules of [`crate::path::scheduler`] (CondOT,
 //! polynomial, variance preserving, linear VP, cosine) and random
 //! coefficients, then checks the CondOT limit against (z − x)/(1 − t) at
 //! t = 0, 0.5, 0.9 and 0.999.
 
 use super::text::{self, close};
 use super::{Exercise, Verdict};
-use crate::scheduler::{CondOT, Cosine, LinearVP, Polynomial, Scheduler, VariancePreserving};
+use crate::path::{CondOT, Cosine, LinearVP, Polynomial, Scheduler, VariancePreserving};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;

@@ -80,7 +80,7 @@ pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
         let x0 = Points::from_fn(n, d, |_, _| StandardNormal.sample(&mut rng));
         let grid =
             TimeGrid::uniform(0.0, 1.0, steps).map_err(|e| format!("the grader could not set up its test ({e})"))?;
-        let want = solve(&field, &x0, &grid, &Method::Euler)
+        let want = solve(&field, &x0, &grid, Method::Euler)
             .map_err(|e| format!("the grader could not set up its test ({e})"))?
             .final_state;
         field.reset();

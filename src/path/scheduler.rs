@@ -61,7 +61,7 @@
 //! # Example
 //!
 //! ```
-//! use flowmatch::scheduler::{CondOT, Scheduler};
+//! use flowmatch::path::scheduler::{CondOT, Scheduler};
 //! let s = CondOT.eval(0.25);
 //! assert_eq!((s.alpha, s.sigma, s.d_alpha, s.d_sigma), (0.25, 0.75, 1.0, -1.0));
 //! ```
