@@ -13,7 +13,7 @@
 
 use flowmatch::data::EightGaussians;
 use flowmatch::data::{Dataset, StandardGaussian};
-use flowmatch::model::{Net, TrainableModel};
+use flowmatch::nn::Net;
 use flowmatch::solver::{solve, Method, TimeGrid};
 use flowmatch::train::{Progress, Trainer};
 use std::time::Instant;

@@ -13,7 +13,7 @@
 use flowmatch::data::{Dataset, EightGaussians, Moons, StandardGaussian};
 use flowmatch::loss::Cfm;
 use flowmatch::metrics::w2;
-use flowmatch::model::{MlpConfig, Net};
+use flowmatch::nn::{MlpConfig, Net};
 use flowmatch::solver::{solve, Method, TimeGrid};
 use flowmatch::train::Trainer;
 

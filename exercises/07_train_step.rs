@@ -14,17 +14,20 @@
 //!
 //! Grade it: `cargo run --release --bin course -- grade train_step`.
 
-use flowmatch::model::{OptimizerConfig, TrainableModel};
+use flowmatch::loss::Batch;
+use flowmatch::nn::{OptimizerConfig, TrainableModel};
+use flowmatch::path::PathSample;
 use flowmatch::Points;
 
 /// One training step on the batch (x0, x1, t); returns the loss before the update.
 ///
 /// `x0` and `x1` hold n points of the model's dimension d, `t` holds n times.
 /// Build x_t and the target as n × d `Points` (`Points::from_fn(n, d, |i, j| …)`
-/// and `Points::plus_scaled` help), put them in a
-/// `flowmatch::model::TrainBatch { x_t, t, target, cond: None }` (`t` as a
-/// `Vec<f64>`), call `model.train_step(&batch, opt)` exactly once and return
-/// the loss it gives back (it returns a `Result<f64>`; `.expect(…)` it).
+/// and `x1 - x0` help), put them with the pairs in a
+/// `PathSample { x0: x0.clone(), x1: x1.clone(), t, x_t, target, labels: None }`
+/// (`t` as a `Vec<f64>`), call `model.train_step(&Batch::Regression(sample), opt)`
+/// exactly once and return the loss it gives back (it returns a `Result<f64>`;
+/// `.expect(…)` it).
 pub fn train_step(model: &mut dyn TrainableModel, x0: &Points, x1: &Points, t: &[f64], opt: &OptimizerConfig) -> f64 {
     todo!()
 }

@@ -14,20 +14,20 @@
 //! | [`path`] | schedulers α_t, σ_t; the affine Gaussian probability path x_t = α_t x_1 + σ_t x_0; the sample type |
 //! | [`solver`] | Euler, Midpoint, Heun, RK4 and adaptive Dopri5 over a [`TimeGrid`] |
 //! | [`metrics`] | W2 by exact optimal transport, MMD, energy distance, straightness |
+//! | [`loss`] | objectives: CFM on any path, maximum likelihood; one batch type per step |
+//! | [`nn`] | models on dfdx: the velocity MLP, `Net`, the fast CPU path, checkpoints |
+//! | [`train`] | one trainer for every objective |
 //! | [`plot`] | SVG figures that save to a file or show inline in evcxr |
 
-mod act;
-pub mod checkpoint;
 pub mod coupling;
 pub mod data;
 pub mod error;
 pub mod field;
-mod fused;
 pub mod grade;
 pub mod loss;
 pub mod marginal;
 pub mod metrics;
-pub mod model;
+pub mod nn;
 pub mod numeric;
 pub mod ot;
 pub mod path;
@@ -43,12 +43,23 @@ pub use points::Points;
 pub use solver::TimeGrid;
 
 /// Re-exports for notebooks and examples: `use flowmatch::prelude::*;`.
+///
+/// Points and fields, the datasets, the path and its schedulers, the solvers,
+/// the CFM objective, the model, the trainer and the marginal closed forms,
+/// plus the modules (`data`, `metrics`, `plot`, ...).
 pub mod prelude {
-    pub use crate::data::{self, Dataset};
+    pub use crate::data::{
+        self, Checkerboard, Circles, Dataset, EightGaussians, Gaussian, GaussianMixture, Moons, SCurve, Spirals,
+        StandardGaussian,
+    };
     pub use crate::error::{Error, Result};
     pub use crate::field::{batched, pointwise, Model, Time, VectorField};
-    pub use crate::path::CondOT;
+    pub use crate::loss::{self, Batch, Cfm};
+    pub use crate::marginal::{self, Marginal};
+    pub use crate::nn::{self, MlpConfig, Net, OptimizerConfig, TrainableModel};
+    pub use crate::path::{self, AffinePath, CondOT, PathSample, Scheduler};
     pub use crate::points::Points;
-    pub use crate::solver::{self, TimeGrid};
-    pub use crate::{metrics, path, plot};
+    pub use crate::solver::{self, solve, solve_trajectory, Method, TimeGrid};
+    pub use crate::train::{Progress, Trainer};
+    pub use crate::{metrics, plot};
 }

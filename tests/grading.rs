@@ -57,7 +57,7 @@ mod stub_midpoint_step;
 #[allow(unused_variables, dead_code)]
 #[path = "../exercises/08_sample_euler.rs"]
 mod stub_sample_euler;
-#[allow(unused_variables, dead_code)]
+#[allow(unused_variables, unused_imports, dead_code)]
 #[path = "../exercises/07_train_step.rs"]
 mod stub_train_step;
 

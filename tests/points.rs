@@ -1,9 +1,10 @@
 //! Point sets and the time convention: arithmetic that reads like the maths, shape
-//! mismatches that are never silent, `Points::randn`, and `Time` for fields and paths.
+//! mismatches that are never silent, `Points::randn`, and `Time` for fields and models.
 
 use flowmatch::data::{Dataset, StandardGaussian};
+use flowmatch::nn::Net;
 use flowmatch::path::{AffinePath, CondOT};
-use flowmatch::{batched, pointwise, Error, Points, Time, VectorField};
+use flowmatch::{batched, pointwise, Error, Model, Points, Time, VectorField};
 
 fn p(rows: &[[f64; 2]]) -> Points {
     Points::from_rows(rows).unwrap()
@@ -112,4 +113,16 @@ fn paths_take_one_time_or_one_per_row() {
     let per_row = path.sample(&x0, &x1, &ts).unwrap();
     assert_eq!(per_row.t, ts);
     assert_eq!(per_row.x_t, x1.scale_rows(&ts) + x0.scale_rows(&ts.iter().map(|t| 1.0 - t).collect::<Vec<_>>()));
+}
+
+#[test]
+fn models_take_one_time_or_one_per_row() {
+    let net = Net::mlp(2, 32).unwrap();
+    let x = Points::randn(16, 2, 3);
+    let same = net.velocity(&x, 0.25, None).unwrap();
+    assert_eq!(same, net.eval(&x, 0.25).unwrap());
+    assert_eq!(same, net.velocity(&x, &vec![0.25; 16], None).unwrap());
+    assert_eq!(same, Model::velocity(&net, &x, Time::Same(0.25), None).unwrap());
+    let ts: Vec<f64> = (0..16).map(|i| i as f64 / 15.0).collect();
+    assert_eq!(net.velocity(&x, &ts, None).unwrap(), net.eval_rows(&x, &ts).unwrap());
 }

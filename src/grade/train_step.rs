@@ -12,9 +12,9 @@
 //!
 //! The student writes
 //! `fn train_step(model: &mut dyn TrainableModel, x0: &Points, x1: &Points, t: &[f64], opt: &OptimizerConfig) -> f64`,
-//! which puts the batch in a [`TrainBatch`] (no labels), calls
-//! [`TrainableModel::train_step`] once and returns what it returns: the loss
-//! before the update.
+//! which puts the batch in a [`PathSample`] (no labels), calls
+//! [`TrainableModel::train_step`] once on it (as a [`Batch::Regression`]) and
+//! returns what it returns: the loss before the update.
 //!
 //! The checker trains a fresh `Net::mlp(2, 32)` on one fixed batch (t = 0,
 //! t = 1 and t close to 1 included) by calling the student's function 30
@@ -27,7 +27,9 @@
 
 use super::text::{self, close};
 use super::{Exercise, Verdict};
-use crate::model::{MlpConfig, Net, OptimizerConfig, OptimizerKind, TrainBatch, TrainableModel};
+use crate::loss::Batch;
+use crate::nn::{MlpConfig, Net, OptimizerConfig, OptimizerKind, TrainableModel};
+use crate::path::PathSample;
 use crate::points::Points;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -44,8 +46,9 @@ pub static EXERCISE: Exercise = Exercise {
     points: 20,
     time_limit: Duration::from_secs(60),
     hint: "row i of x_t is t[i]·x1_i + (1 − t[i])·x0_i (each row has its own time) and its target is \
-           x1_i − x0_i; put them in TrainBatch { x_t, t: t.to_vec(), target, cond: None }, call \
-           model.train_step(&batch, opt) exactly once and return the loss it gives back.",
+           x1_i − x0_i; put them in PathSample { x0: x0.clone(), x1: x1.clone(), t: t.to_vec(), x_t, target, \
+           labels: None }, call model.train_step(&Batch::Regression(sample), opt) exactly once and return the \
+           loss it gives back.",
 };
 
 /// Calls of the student's function in the main run.
@@ -73,14 +76,11 @@ where
 }
 
 /// The regression batch with x_t = a_i x₁ + b_i x₀ and target = c (x₁ − x₀), (a_i, b_i) from `coef(t_i)`.
-fn batch(x0: &Points, x1: &Points, t: &[f64], coef: impl Fn(f64) -> (f64, f64), sign: f64) -> TrainBatch {
-    let (n, d) = x0.shape();
-    let x_t = Points::from_fn(n, d, |i, j| {
-        let (a, b) = coef(t[i]);
-        a * x1.row(i)[j] + b * x0.row(i)[j]
-    });
-    let target = Points::from_fn(n, d, |i, j| sign * (x1.row(i)[j] - x0.row(i)[j]));
-    TrainBatch { x_t, t: t.to_vec(), target, cond: None }
+fn batch(x0: &Points, x1: &Points, t: &[f64], coef: impl Fn(f64) -> (f64, f64), sign: f64) -> Batch {
+    let (a, b): (Vec<f64>, Vec<f64>) = t.iter().map(|&s| coef(s)).unzip();
+    let x_t = x1.scale_rows(&a) + x0.scale_rows(&b);
+    let target = sign * (x1 - x0);
+    Batch::Regression(PathSample { x0: x0.clone(), x1: x1.clone(), t: t.to_vec(), x_t, target, labels: None })
 }
 
 /// One training run: `calls` calls of `f` on a fixed batch of `n` points in `dim` dimensions.

@@ -29,7 +29,7 @@ mod ex05_euler_step;
 #[allow(unused_variables)]
 #[path = "../../../exercises/06_midpoint_step.rs"]
 mod ex06_midpoint_step;
-#[allow(unused_variables)]
+#[allow(unused_variables, unused_imports)]
 #[path = "../../../exercises/07_train_step.rs"]
 mod ex07_train_step;
 #[allow(unused_variables)]

@@ -1,30 +1,34 @@
-//! The training loop: draw a CFM batch, take one optimiser step, repeat.
+//! The training loop, once for every objective: draw a batch, take one optimiser step, repeat.
 //!
 //! ```text
 //! for step in 1..=steps:
-//!     x₀ ~ p₀, x₁ ~ p₁, paired by the coupling;  t ~ p(t)
-//!     x_t = α_t x₁ + σ_t x₀ (+ σ ε);  target = α̇_t x₁ + σ̇_t x₀
-//!     θ ← optimiser step on ‖v_θ(x_t, t) − target‖²
+//!     B ~ objective                    (CFM: x₀ ~ p₀, x₁ ~ p₁ paired by π; t ~ p(t);
+//!                                             x_t = α_t x₁ + σ_t x₀ (+ σ ε);  target = α̇_t x₁ + σ̇_t x₀)
+//!     θ ← optimiser step on loss(θ; B)   (CFM: ‖v_θ(x_t, t) − target‖²)
 //! ```
 //!
-//! [`Trainer`] holds the settings ([`TrainConfig`]) and the problem (source,
-//! target, coupling, CFM objective); [`Trainer::train`] runs the loop on any
-//! [`TrainableModel`] and returns a [`TrainReport`] with the loss history.
+//! [`Trainer`] holds the settings ([`TrainConfig`]) and the [`Objective`]
+//! (by default CFM: source, target, coupling, path); [`Trainer::train`] runs
+//! the loop on any [`TrainableModel`] and returns a [`TrainReport`] with the
+//! loss history. Another objective (maximum likelihood for a flow, ε-matching
+//! for diffusion) plugs in with [`Trainer::objective`].
 //! Runs are bit-identical under the same seed on the CPU. A NaN or infinite
 //! loss stops the run with [`Error::NonFiniteLoss`] naming the step, before
 //! the bad step touches the weights. Progress is shown as a live line in a
 //! terminal and as periodic lines elsewhere (notebooks, CI logs).
 
-use crate::coupling::{Coupling, Independent};
-use crate::data::{Dataset, StandardGaussian};
+use crate::coupling::Coupling;
+use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::loss::Cfm;
-use crate::model::{OptimizerConfig, OptimizerKind, TrainableModel};
+use crate::loss::{Cfm, CfmObjective, Objective};
+use crate::nn::{OptimizerConfig, OptimizerKind, TrainableModel};
+use progress::ProgressLine;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
-use std::io::{IsTerminal, Write};
 use std::time::Instant;
+
+mod progress;
 
 /// How progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -108,47 +112,84 @@ impl TrainReport {
     }
 }
 
-/// A training problem and its settings: learn the flow from `source` (p₀) to `target` (p₁).
+/// What a trainer optimises: the default CFM objective (whose parts the builder
+/// methods set), or any other [`Objective`].
+enum Problem {
+    Cfm(CfmObjective),
+    Other(Box<dyn Objective>),
+}
+
+impl Problem {
+    fn objective(&self) -> &dyn Objective {
+        match self {
+            Problem::Cfm(c) => c,
+            Problem::Other(o) => o.as_ref(),
+        }
+    }
+}
+
+/// A training problem and its settings: an [`Objective`] (by default, learn the
+/// flow from `source` (p₀) to `target` (p₁) by CFM) and a [`TrainConfig`].
 ///
 /// It is not generic, so notebook cells run the copy compiled (optimised) in the library.
 pub struct Trainer {
-    source: Box<dyn Dataset>,
-    target: Box<dyn Dataset>,
-    coupling: Box<dyn Coupling>,
-    cfm: Cfm,
+    problem: Problem,
     config: TrainConfig,
     checkpoint: Option<(std::path::PathBuf, usize)>,
+    /// A builder method that did not apply (reported by [`Trainer::train`]).
+    misuse: Option<Error>,
 }
 
 impl Trainer {
     /// Learn N(0, I) → `target` with CFM on the CondOT path and the default settings.
     pub fn new(target: impl Dataset + 'static) -> Self {
-        let dim = target.dim();
-        let source = StandardGaussian::new(dim).expect("a dataset has dimension ≥ 1");
-        Trainer {
-            source: Box::new(source),
-            target: Box::new(target),
-            coupling: Box::new(Independent),
-            cfm: Cfm::condot(),
-            config: TrainConfig::default(),
-            checkpoint: None,
-        }
+        Trainer::with_problem(Problem::Cfm(CfmObjective::new(target)))
     }
 
-    /// Uses `source` as p₀ instead of N(0, I).
-    pub fn source(mut self, source: impl Dataset + 'static) -> Self {
-        self.source = Box::new(source);
+    /// Train on any objective (maximum likelihood, ε-matching, ...) with the default settings.
+    pub fn for_objective(objective: impl Objective + 'static) -> Self {
+        Trainer::with_problem(Problem::Other(Box::new(objective)))
+    }
+
+    fn with_problem(problem: Problem) -> Self {
+        Trainer { problem, config: TrainConfig::default(), checkpoint: None, misuse: None }
+    }
+
+    /// Replaces the objective (the CFM objective by default) with `objective`.
+    pub fn objective(mut self, objective: impl Objective + 'static) -> Self {
+        self.problem = Problem::Other(Box::new(objective));
         self
     }
-    /// Uses another coupling of (x₀, x₁).
-    pub fn coupling(mut self, coupling: impl Coupling + 'static) -> Self {
-        self.coupling = Box::new(coupling);
+
+    /// Applies `f` to the CFM objective, or records that a CFM setting was given to another objective.
+    fn cfm_part(mut self, what: &str, f: impl FnOnce(&mut CfmObjective)) -> Self {
+        match &mut self.problem {
+            Problem::Cfm(c) => f(c),
+            Problem::Other(o) => {
+                self.misuse = Some(Error::invalid(
+                    format!("Trainer::{what}"),
+                    format!(
+                        "it sets a part of the default CFM objective, but this trainer optimises {}; set it \
+                         inside that objective instead",
+                        o.name()
+                    ),
+                ))
+            }
+        }
         self
     }
-    /// Uses another CFM objective (path, σ, time sampler).
-    pub fn cfm(mut self, cfm: Cfm) -> Self {
-        self.cfm = cfm;
-        self
+
+    /// Uses `source` as p₀ instead of N(0, I) (CFM objective).
+    pub fn source(self, source: impl Dataset + 'static) -> Self {
+        self.cfm_part("source", |c| c.set_source(Box::new(source)))
+    }
+    /// Uses another coupling of (x₀, x₁) (CFM objective).
+    pub fn coupling(self, coupling: impl Coupling + 'static) -> Self {
+        self.cfm_part("coupling", |c| c.set_coupling(Box::new(coupling)))
+    }
+    /// Uses other CFM settings: path, σ, time sampler (CFM objective).
+    pub fn cfm(self, cfm: Cfm) -> Self {
+        self.cfm_part("cfm", |c| c.set_cfm(cfm))
     }
     /// Replaces all settings at once.
     pub fn config(mut self, config: TrainConfig) -> Self {
@@ -195,27 +236,21 @@ impl Trainer {
         &self.config
     }
     /// The objective.
-    pub fn objective(&self) -> &Cfm {
-        &self.cfm
-    }
-    /// The source distribution p₀.
-    pub fn source_dataset(&self) -> &dyn Dataset {
-        self.source.as_ref()
-    }
-    /// The target distribution p₁.
-    pub fn target_dataset(&self) -> &dyn Dataset {
-        self.target.as_ref()
+    pub fn current_objective(&self) -> &dyn Objective {
+        self.problem.objective()
     }
 
-    /// The settings and the problem as JSON, for checkpoints.
+    /// The settings and the objective as JSON, for checkpoints: the objective's
+    /// [`Objective::describe`] with `"config"` added.
     pub fn describe_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "config": self.config,
-            "source": self.source.name(),
-            "target": self.target.name(),
-            "coupling": self.coupling.name(),
-            "objective": self.cfm.describe(),
-        })
+        let config = serde_json::to_value(&self.config).unwrap_or(serde_json::Value::Null);
+        match self.problem.objective().describe() {
+            serde_json::Value::Object(mut map) => {
+                map.insert("config".into(), config);
+                serde_json::Value::Object(map)
+            }
+            other => serde_json::json!({ "config": config, "objective": other }),
+        }
     }
 
     /// Trains `model` for the configured number of steps and returns the loss history.
@@ -243,27 +278,19 @@ impl Trainer {
         model: &mut dyn TrainableModel,
         after_step: &mut dyn FnMut(&dyn TrainableModel, usize) -> Result<()>,
     ) -> Result<TrainReport> {
-        self.config.validate()?;
-        if self.source.dim() != model.dim() || self.target.dim() != model.dim() {
-            return Err(Error::shape(
-                "the training problem",
-                format!("datasets of the model's dimension {}", model.dim()),
-                format!("source dimension {}, target dimension {}", self.source.dim(), self.target.dim()),
-            ));
+        if let Some(e) = &self.misuse {
+            return Err(e.clone());
         }
+        self.config.validate()?;
+        let objective = self.problem.objective();
+        objective.check_model_dim(model.dim())?;
         let first_step = model.steps_trained();
         let mut rng = StdRng::seed_from_u64(self.config.seed ^ (first_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut progress = ProgressLine::new(self.config.progress, self.config.steps);
         let mut losses = Vec::with_capacity(self.config.steps);
         let start = Instant::now();
         for i in 1..=self.config.steps {
-            let batch = self.cfm.draw(
-                self.source.as_ref(),
-                self.target.as_ref(),
-                self.coupling.as_ref(),
-                self.config.batch_size,
-                &mut rng,
-            )?;
+            let batch = objective.draw(self.config.batch_size, &mut rng)?;
             let loss = match model.train_step(&batch, &self.config.optimizer) {
                 Ok(l) => l,
                 Err(Error::NonFiniteLoss { value, .. }) => {
@@ -278,68 +305,5 @@ impl Trainer {
         }
         progress.finish(self.config.steps, losses.last().copied(), start);
         Ok(TrainReport { losses, seconds: start.elapsed().as_secs_f64(), first_step })
-    }
-}
-
-/// Prints progress: step, loss (smoothed), rate and time left.
-struct ProgressLine {
-    mode: Progress,
-    total: usize,
-    every: usize,
-    last_print: Instant,
-    smoothed: Option<f64>,
-}
-
-impl ProgressLine {
-    fn new(mode: Progress, total: usize) -> Self {
-        let mode = match mode {
-            Progress::Auto if std::io::stderr().is_terminal() => Progress::Live,
-            Progress::Auto => Progress::Lines,
-            m => m,
-        };
-        ProgressLine { mode, total, every: total.div_ceil(10).max(1), last_print: Instant::now(), smoothed: None }
-    }
-
-    fn text(&self, step: usize, start: Instant) -> String {
-        let secs = start.elapsed().as_secs_f64();
-        let rate = step as f64 / secs.max(1e-9);
-        let left = (self.total - step) as f64 / rate.max(1e-9);
-        let width = self.total.to_string().len();
-        let loss = self.smoothed.map(|l| format!("{l:.4}")).unwrap_or_else(|| "-".into());
-        format!(
-            "step {step:>width$}/{} [{:>3.0}%]  loss {loss}  {rate:.0} steps/s  {secs:.1}s elapsed, ~{left:.1}s left",
-            self.total,
-            100.0 * step as f64 / self.total as f64
-        )
-    }
-
-    fn update(&mut self, step: usize, loss: f64, start: Instant) {
-        self.smoothed = Some(match self.smoothed {
-            None => loss,
-            Some(s) => 0.95 * s + 0.05 * loss,
-        });
-        match self.mode {
-            Progress::Lines if step.is_multiple_of(self.every) || step == 1 => {
-                println!("{}", self.text(step, start));
-                let _ = std::io::stdout().flush();
-            }
-            Progress::Live if self.last_print.elapsed().as_millis() >= 100 || step == self.total => {
-                self.last_print = Instant::now();
-                let mut e = std::io::stderr();
-                let _ = write!(e, "\r{}\x1b[K", self.text(step, start));
-                let _ = e.flush();
-            }
-            _ => {}
-        }
-    }
-
-    fn finish(&mut self, step: usize, _loss: Option<f64>, start: Instant) {
-        match self.mode {
-            Progress::Live => {
-                let _ = writeln!(std::io::stderr(), "\r{}\x1b[K", self.text(step, start));
-            }
-            Progress::Lines if !step.is_multiple_of(self.every) && step > 1 => println!("{}", self.text(step, start)),
-            _ => {}
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! Vectorised kernels for the fast CPU path of the SiLU MLP (see [`crate::fused`]).
+//! Vectorised kernels for the fast CPU path of the SiLU MLP (see `fused.rs`).
 //!
 //! dfdx 0.13 evaluates activations one element at a time with libm `expf`;
 //! here `exp` is a branch-free Cephes-style polynomial (relative error ~1e-7)

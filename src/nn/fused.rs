@@ -1,4 +1,4 @@
-//! The fast CPU path of the SiLU [`Mlp`](crate::model::Mlp): one fused dfdx op for training
+//! The fast CPU path of the SiLU [`Mlp`](crate::nn::Mlp): one fused dfdx op for training
 //! and a tape-free forward pass for sampling.
 //!
 //! * Parameters stay in the ordinary dfdx `Linear` / `UnbiasedLinear` modules, so dfdx's
@@ -8,20 +8,23 @@
 //!   `Gradients::get_or_alloc_mut`, `copy_into`, `tensor_from_vec`). Each layer is a matmul,
 //!   the bias and the SiLU fused: the matmuls call gemm 0.19 (AVX-512 on stable, detected at
 //!   run time; thin layers use small vectorised loops) and the SiLU uses the kernels of
-//!   [`crate::act`]. The first layer sums `W_x x` and `W_t τ` before its SiLU, so the
+//!   [`super::act`]. The first layer sums `W_x x` and `W_t τ` before its SiLU, so the
 //!   checkpoint layout (`x_in`, `t_in`) is unchanged.
 //! * [`Frozen`] snapshots the weights once and evaluates the network on plain buffers, in
 //!   chunks of [`CHUNK`] rows (so the activations stay in L2), spread over the worker threads.
 //!
-//! Work is split over a small fork-join pool ([`pool`]) whose thread count is fixed per
+//! Work is split over a small fork-join pool (`pool.rs`) whose thread count is fixed per
 //! process (`FLOWMATCH_THREADS`, else `RAYON_NUM_THREADS`, else the number of CPUs). A batch
 //! is cut into one block of rows per thread; each block runs through every layer on its own
 //! (forward and backward), so the threads meet only twice per step. Every split is a fixed
 //! function of the problem size and that count, and the blocks' gradients are added in block
 //! order, so results never depend on thread timing.
 
-use crate::act;
-use crate::model::{MlpNet, TimeEmbedding};
+use super::act;
+use super::config::TimeEmbedding;
+use super::layers::MlpNet;
+use super::pool;
+use crate::field::Time;
 use dfdx::nn::modules::Linear;
 use dfdx::prelude::*;
 use gemm19 as gemm;
@@ -32,214 +35,6 @@ pub(crate) const CHUNK: usize = 512;
 
 /// Layers with at most this many inputs or outputs skip gemm (its packing costs more than the work).
 const THIN: usize = 32;
-
-/// A std-only fork-join pool with a fixed number of persistent workers.
-///
-/// A job is `tasks` independent calls `f(0..tasks)`. The calling thread and the workers claim
-/// task indices from a shared counter, so when a worker is slow to wake (a busy machine) the
-/// caller simply runs the remaining tasks itself. Which thread runs a task never changes what
-/// the task computes.
-pub(crate) mod pool {
-    use std::cell::UnsafeCell;
-    use std::panic::{catch_unwind, AssertUnwindSafe};
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::{Condvar, Mutex, OnceLock, TryLockError};
-
-    /// Spins (busy-wait iterations) before a waiting thread starts yielding.
-    const SPINS: u32 = 1 << 14;
-    /// Yields before an idle worker goes to sleep on the condition variable.
-    const YIELDS: u32 = 1 << 10;
-
-    type Job = *const (dyn Fn(usize) + Sync + 'static);
-
-    /// `next` between jobs: no claim can succeed, even one that lands late.
-    const IDLE: usize = usize::MAX / 2;
-
-    struct Shared {
-        /// Bumped for every job: wakes the workers.
-        epoch: AtomicUsize,
-        job: UnsafeCell<Option<Job>>,
-        tasks: AtomicUsize,
-        /// The next unclaimed task index ([`IDLE`] between jobs).
-        next: AtomicUsize,
-        /// Tasks finished in the current job.
-        done: AtomicUsize,
-        sleepers: AtomicUsize,
-        panicked: AtomicBool,
-        lock: Mutex<()>,
-        wake: Condvar,
-    }
-
-    // SAFETY: `job` and `tasks` are written only by the thread that holds `Pool::busy`, between
-    // jobs (every task of the previous job is done and none can be claimed), before `next` is
-    // reset with Release. A worker reads `job` only after claiming an index below `tasks` from
-    // `next` (Acquire), and the caller does not return before `done` shows that task finished.
-    unsafe impl Sync for Shared {}
-
-    struct Pool {
-        threads: usize,
-        workers: usize,
-        busy: Mutex<()>,
-        shared: &'static Shared,
-    }
-
-    fn configured() -> usize {
-        let from_env = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|&n| n > 0);
-        from_env("FLOWMATCH_THREADS")
-            .or_else(|| from_env("RAYON_NUM_THREADS"))
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
-            .clamp(1, 64)
-    }
-
-    fn pool() -> &'static Pool {
-        static POOL: OnceLock<Pool> = OnceLock::new();
-        POOL.get_or_init(|| {
-            let threads = configured();
-            let shared: &'static Shared = Box::leak(Box::new(Shared {
-                epoch: AtomicUsize::new(0),
-                job: UnsafeCell::new(None),
-                tasks: AtomicUsize::new(0),
-                next: AtomicUsize::new(IDLE),
-                done: AtomicUsize::new(0),
-                sleepers: AtomicUsize::new(0),
-                panicked: AtomicBool::new(false),
-                lock: Mutex::new(()),
-                wake: Condvar::new(),
-            }));
-            let mut workers = 0;
-            for w in 1..threads {
-                let spawned = std::thread::Builder::new().name(format!("flowmatch-{w}")).spawn(move || worker(shared));
-                if spawned.is_err() {
-                    break;
-                }
-                workers += 1;
-            }
-            Pool { threads, workers, busy: Mutex::new(()), shared }
-        })
-    }
-
-    /// How many parts work is split into (the configured thread count; fixed per process).
-    pub(crate) fn threads() -> usize {
-        pool().threads
-    }
-
-    /// Claims and runs tasks of the current job until none is left.
-    fn claim_and_run(sh: &Shared) {
-        loop {
-            let i = sh.next.fetch_add(1, Ordering::AcqRel);
-            if i >= sh.tasks.load(Ordering::Acquire) {
-                return;
-            }
-            // SAFETY: see `Shared`: a claimed index means the job is published and still alive.
-            let f = unsafe { &*(*sh.job.get()).expect("a job is published before its tasks can be claimed") };
-            if catch_unwind(AssertUnwindSafe(|| f(i))).is_err() {
-                sh.panicked.store(true, Ordering::SeqCst);
-            }
-            sh.done.fetch_add(1, Ordering::AcqRel);
-        }
-    }
-
-    fn worker(sh: &'static Shared) {
-        let mut seen = 0;
-        loop {
-            let mut spins = 0u32;
-            loop {
-                let e = sh.epoch.load(Ordering::SeqCst);
-                if e != seen {
-                    seen = e;
-                    break;
-                }
-                if spins < SPINS {
-                    std::hint::spin_loop();
-                } else if spins < SPINS + YIELDS {
-                    std::thread::yield_now();
-                } else {
-                    let mut g = sh.lock.lock().unwrap_or_else(|p| p.into_inner());
-                    sh.sleepers.fetch_add(1, Ordering::SeqCst);
-                    while sh.epoch.load(Ordering::SeqCst) == seen {
-                        g = sh.wake.wait(g).unwrap_or_else(|p| p.into_inner());
-                    }
-                    sh.sleepers.fetch_sub(1, Ordering::SeqCst);
-                    spins = 0;
-                    continue;
-                }
-                spins += 1;
-            }
-            claim_and_run(sh);
-        }
-    }
-
-    /// Calls `f(i)` for every `i` in `0..tasks`, on the pool's threads when it is free and
-    /// serially otherwise (nested calls, or another thread using it). Either way each `f(i)`
-    /// does the same work, so results do not depend on which thread ran it.
-    pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
-        let p = pool();
-        let serial = || (0..tasks).for_each(f);
-        if tasks <= 1 || p.workers == 0 {
-            return serial();
-        }
-        let _guard = match p.busy.try_lock() {
-            Ok(g) => g,
-            Err(TryLockError::Poisoned(g)) => g.into_inner(),
-            Err(TryLockError::WouldBlock) => return serial(),
-        };
-        let sh = p.shared;
-        // SAFETY: the lifetime is erased only while this call blocks until every task is done.
-        let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
-        unsafe { *sh.job.get() = Some(job) };
-        sh.tasks.store(tasks, Ordering::Release);
-        sh.done.store(0, Ordering::Release);
-        sh.next.store(0, Ordering::Release);
-        sh.epoch.fetch_add(1, Ordering::SeqCst);
-        if sh.sleepers.load(Ordering::SeqCst) > 0 {
-            let _g = sh.lock.lock().unwrap_or_else(|p| p.into_inner());
-            sh.wake.notify_all();
-        }
-        claim_and_run(sh);
-        let mut spins = 0u32;
-        while sh.done.load(Ordering::Acquire) != tasks {
-            if spins < SPINS {
-                std::hint::spin_loop();
-                spins += 1;
-            } else {
-                std::thread::yield_now();
-            }
-        }
-        // Every task is done; make late claims fail before the job goes.
-        sh.next.store(IDLE, Ordering::SeqCst);
-        unsafe { *sh.job.get() = None };
-        if sh.panicked.swap(false, Ordering::SeqCst) {
-            panic!("a flowmatch worker task panicked");
-        }
-    }
-
-    /// Calls `f(i, &mut items[i])` for every item; item `i` goes to part `i % threads()`.
-    pub(crate) fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(usize, &mut T) + Sync) {
-        let parts = threads().min(items.len());
-        if parts <= 1 {
-            items.iter_mut().enumerate().for_each(|(i, it)| f(i, it));
-            return;
-        }
-        struct Items<T>(*mut T, usize);
-        // SAFETY: part `k` touches only the items with index ≡ k (mod parts): disjoint.
-        unsafe impl<T: Send> Sync for Items<T> {}
-        let items = Items(items.as_mut_ptr(), items.len());
-        let items = &items;
-        run(parts, &|k| {
-            let mut i = k;
-            while i < items.1 {
-                f(i, unsafe { &mut *items.0.add(i) });
-                i += parts;
-            }
-        });
-    }
-
-    /// Splits `0..n` into `parts` contiguous ranges whose boundaries are multiples of `align`.
-    pub(crate) fn ranges(n: usize, parts: usize, align: usize) -> Vec<std::ops::Range<usize>> {
-        let per = n.div_ceil(parts.max(1)).div_ceil(align) * align;
-        (0..parts).map(|k| (k * per).min(n)..((k + 1) * per).min(n)).filter(|r| !r.is_empty()).collect()
-    }
-}
 
 /// Splits a row-major buffer of rows `width` long into the given row ranges.
 fn split_rows<'a>(mut buf: &'a mut [f32], width: usize, ranges: &[Range<usize>]) -> Vec<&'a mut [f32]> {
@@ -643,15 +438,6 @@ pub(crate) fn mlp<const D: usize, const H: usize, const TF: usize>(
     out.put_tape(tape)
 }
 
-/// The time input of a tape-free evaluation.
-#[derive(Clone, Copy)]
-pub(crate) enum Times<'a> {
-    /// The same t for every row.
-    Same(f64),
-    /// One t per row.
-    PerRow(&'a [f64]),
-}
-
 /// The weights of an SiLU `MlpNet`, copied out once for tape-free evaluation on plain buffers.
 pub(crate) struct Frozen {
     w: Weights,
@@ -672,21 +458,21 @@ impl Frozen {
 
     /// `out (n × D) = v(x (n × D), t)`, in blocks of [`CHUNK`] rows spread over the worker threads.
     /// Each block is computed the same way whichever thread runs it, and whatever the thread count.
-    pub(crate) fn eval(&self, x: &[f64], t: Times<'_>, out: &mut [f64]) {
+    pub(crate) fn eval(&self, x: &[f64], t: Time<'_>, out: &mut [f64]) {
         let (d, tf, h) = (self.w.d, self.w.tf, self.w.h);
         let n = x.len() / d;
         assert_eq!(out.len(), n * d);
-        if let Times::PerRow(ts) = t {
+        if let Time::PerRow(ts) = t {
             assert_eq!(ts.len(), n);
         }
         // For one shared t, W_t τ(t) is computed once, by the same kernel as per row (the same bits).
         let shared = match t {
-            Times::Same(t) => {
+            Time::Same(t) => {
                 let mut tp = vec![0.0f32; h];
                 self.w.t_in.fwd(&self.emb.features(&[t], tf), &mut tp);
                 tp
             }
-            Times::PerRow(_) => Vec::new(),
+            Time::PerRow(_) => Vec::new(),
         };
         let mut chunks: Vec<(usize, &mut [f64])> = out.chunks_mut(CHUNK * d).enumerate().collect();
         pool::for_each_mut(&mut chunks, |_, (c, out)| {
@@ -710,11 +496,11 @@ impl Frozen {
                     *a = *b as f32;
                 }
                 let time = match t {
-                    Times::PerRow(ts) => {
+                    Time::PerRow(ts) => {
                         self.w.t_in.fwd(&self.emb.features(&ts[r0..r0 + m], tf), tp);
                         TimePart::PerRow(tp)
                     }
-                    Times::Same(_) => TimePart::Shared(&shared),
+                    Time::Same(_) => TimePart::Shared(&shared),
                 };
                 self.w.infer(xf, time, vf, hs);
                 for (o, v) in out.iter_mut().zip(vf.iter()) {
@@ -730,7 +516,7 @@ mod tests {
     //! The fused network against the plain dfdx graph of `MlpNet::forward`: forward values,
     //! the loss and every parameter gradient, on random weights and batches.
     use super::*;
-    use crate::model::Activation;
+    use crate::nn::config::Activation;
     use dfdx::nn::{BuildModule, ZeroGrads};
     use rand::{Rng, SeedableRng};
 
@@ -800,13 +586,13 @@ mod tests {
             let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
             let td: Vec<f64> = tau.iter().map(|&v| v as f64).collect();
             let mut out = vec![0.0; n * D];
-            frozen.eval(&xd, Times::PerRow(&td), &mut out);
+            frozen.eval(&xd, Time::PerRow(&td), &mut out);
             let out: Vec<f32> = out.iter().map(|&v| v as f32).collect();
             assert!(rel(&out, &pred_plain) < 1e-5, "{what}: tape-free forward {}", rel(&out, &pred_plain));
             let mut same = vec![0.0; n * D];
-            frozen.eval(&xd, Times::Same(td[0]), &mut same);
+            frozen.eval(&xd, Time::Same(td[0]), &mut same);
             let mut row0 = vec![0.0; n * D];
-            frozen.eval(&xd, Times::PerRow(&vec![td[0]; n]), &mut row0);
+            frozen.eval(&xd, Time::PerRow(&vec![td[0]; n]), &mut row0);
             assert_eq!(same, row0, "{what}: a shared t must give the same bits as that t on every row");
         }
     }

@@ -1,5 +1,9 @@
 //! Couplings: how a batch of noise x₀ is paired with a batch of data x₁.
 //!
+//! ```text
+//! π(x₀, x₁) with marginals p₀ and p₁;   independent: π = p₀ ⊗ p₁;   minibatch OT: x₁ ← x₁[σ*], σ* from crate::ot
+//! ```
+//!
 //! Conditional Flow Matching regresses the velocity of the path between each
 //! pair (x₀, x₁). Any joint distribution π(x₀, x₁) whose marginals are the
 //! source p₀ and the target p₁ gives a valid objective; the coupling decides
@@ -12,6 +16,9 @@ use crate::points::Points;
 use rand::RngCore;
 
 /// Pairs a batch of source points with a batch of target points, row by row.
+///
+/// A coupling reorders the targets and their labels together, so a label always
+/// stays with its point.
 pub trait Coupling {
     /// A short name for logs and tables, e.g. `"independent"`.
     fn name(&self) -> String;

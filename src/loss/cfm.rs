@@ -1,22 +1,14 @@
-//! The Conditional Flow Matching (CFM) objective.
-//!
-//! Flow Matching wants v_θ(x, t) ≈ u_t(x), the marginal velocity, which is out
-//! of reach. CFM regresses the conditional velocity instead,
+//! Conditional Flow Matching: the regression batch on an affine path, and the objective the trainer draws from.
 //!
 //! ```text
 //! L_CFM(θ) = E_{t ~ p(t), (x₀, x₁) ~ π, x_t = α_t x₁ + σ_t x₀ (+ σ ε)} ‖v_θ(x_t, t) − (α̇_t x₁ + σ̇_t x₀)‖²
 //! ```
-//!
-//! and has the same gradients (topic 7.3). [`Cfm`] draws the regression batch
-//! (x_t, t, target) on any [`AffinePath`]; the model does the regression.
-//! [`mse`] is the loss itself, averaged over the batch and the coordinates.
 
+use super::{Batch, Objective};
 use crate::coupling::{Coupling, Independent};
-use crate::data::Dataset;
+use crate::data::{Dataset, StandardGaussian};
 use crate::error::{Error, Result};
-pub use crate::model::TrainBatch;
-use crate::path::AffinePath;
-use crate::path::{CondOT, Scheduler};
+use crate::path::{AffinePath, CondOT, PathSample, Scheduler};
 use crate::points::Points;
 use rand::{Rng, RngCore};
 use rand_distr::StandardNormal;
@@ -68,16 +60,6 @@ impl TimeSampler {
                 .collect(),
         }
     }
-}
-
-/// The mean squared error `1/(n d) Σ_i ‖pred_i − target_i‖²`, the CFM loss on a batch.
-pub fn mse(pred: &Points, target: &Points) -> Result<f64> {
-    pred.check_same_shape(target, "the CFM loss (prediction vs target)")?;
-    if pred.is_empty() {
-        return Err(Error::ZeroCount { what: "the batch size of the CFM loss".into() });
-    }
-    let s: f64 = pred.as_slice().iter().zip(target.as_slice()).map(|(a, b)| (a - b) * (a - b)).sum();
-    Ok(s / pred.as_slice().len() as f64)
 }
 
 /// The CFM objective on an affine path, with optional extra noise σ (I-CFM) and a time sampler.
@@ -151,9 +133,20 @@ impl Cfm {
         x1: &Points,
         labels: Option<Vec<usize>>,
         rng: &mut dyn RngCore,
-    ) -> Result<TrainBatch> {
+    ) -> Result<PathSample> {
+        self.batch_pairs(x0.clone(), x1.clone(), labels, rng)
+    }
+
+    /// [`Cfm::batch`] on pairs given by value (no copy).
+    pub fn batch_pairs(
+        &self,
+        x0: Points,
+        x1: Points,
+        labels: Option<Vec<usize>>,
+        rng: &mut dyn RngCore,
+    ) -> Result<PathSample> {
         let t = self.time.sample(x0.len(), rng);
-        self.batch_at(x0, x1, &t, labels, rng)
+        self.noisy(self.path.sample_pairs(x0, x1, &t, labels)?, rng)
     }
 
     /// Like [`Cfm::batch`] with the times given.
@@ -164,19 +157,23 @@ impl Cfm {
         t: &[f64],
         labels: Option<Vec<usize>>,
         rng: &mut dyn RngCore,
-    ) -> Result<TrainBatch> {
-        let s = self.path.sample(x0, x1, t)?;
-        let mut x_t = s.x_t;
+    ) -> Result<PathSample> {
+        self.noisy(self.path.sample_pairs(x0.clone(), x1.clone(), t, labels)?, rng)
+    }
+
+    /// Adds the I-CFM noise σ ε to x_t (nothing when σ = 0).
+    fn noisy(&self, mut s: PathSample, rng: &mut dyn RngCore) -> Result<PathSample> {
         if self.sigma > 0.0 {
-            for v in x_t.as_mut_slice() {
+            for v in s.x_t.as_mut_slice() {
                 let e: f64 = rng.sample(StandardNormal);
                 *v += self.sigma * e;
             }
         }
-        Ok(TrainBatch { x_t, t: s.t, target: s.target, cond: labels })
+        Ok(s)
     }
 
-    /// Draws a whole batch: x₀ from `source`, x₁ from `target`, paired by `coupling`.
+    /// Draws a whole batch: x₀ from `source`, x₁ from `target` (with its labels when
+    /// the target has classes), paired by `coupling`.
     pub fn draw(
         &self,
         source: &dyn Dataset,
@@ -184,7 +181,7 @@ impl Cfm {
         coupling: &dyn Coupling,
         n: usize,
         rng: &mut dyn RngCore,
-    ) -> Result<TrainBatch> {
+    ) -> Result<PathSample> {
         if source.dim() != target.dim() {
             return Err(Error::shape(
                 "the source and target datasets",
@@ -193,9 +190,11 @@ impl Cfm {
             ));
         }
         let x0 = source.sample_with(n, rng)?;
-        let mut x1 = target.sample_with(n, rng)?;
-        coupling.pair(&x0, &mut x1, None, rng)?;
-        self.batch(&x0, &x1, None, rng)
+        // Labels take no randomness of their own: the points are those of `sample_with`.
+        let (mut x1, mut labels) = target.sample_labeled_with(n, rng)?;
+        coupling.pair(&x0, &mut x1, Some(&mut labels), rng)?;
+        let labels = (target.num_classes() > 1).then_some(labels);
+        self.batch_pairs(x0, x1, labels, rng)
     }
 
     /// Draws a batch with the independent coupling.
@@ -205,7 +204,118 @@ impl Cfm {
         target: &dyn Dataset,
         n: usize,
         rng: &mut dyn RngCore,
-    ) -> Result<TrainBatch> {
+    ) -> Result<PathSample> {
         self.draw(source, target, &Independent, n, rng)
+    }
+}
+
+/// The Flow Matching objective of the trainer: learn the flow from `source` (p₀) to
+/// `target` (p₁) by CFM regression on pairs drawn by `coupling`.
+///
+/// ```text
+/// x₀ ~ p₀, x₁ ~ p₁ (with labels), paired by π;  t ~ p(t);  x_t = α_t x₁ + σ_t x₀ (+ σ ε);  target = α̇_t x₁ + σ̇_t x₀
+/// ```
+///
+/// It draws [`Batch::Regression`] batches. The default: N(0, I) → target,
+/// independent pairs, CFM on the CondOT path.
+pub struct CfmObjective {
+    source: Box<dyn Dataset>,
+    target: Box<dyn Dataset>,
+    coupling: Box<dyn Coupling>,
+    cfm: Cfm,
+}
+
+impl CfmObjective {
+    /// N(0, I) → `target`, independent pairs, CFM on the CondOT path.
+    pub fn new(target: impl Dataset + 'static) -> Self {
+        let dim = target.dim();
+        let source = StandardGaussian::new(dim).expect("a dataset has dimension ≥ 1");
+        CfmObjective {
+            source: Box::new(source),
+            target: Box::new(target),
+            coupling: Box::new(Independent),
+            cfm: Cfm::condot(),
+        }
+    }
+
+    /// Uses `source` as p₀ instead of N(0, I).
+    pub fn source(mut self, source: impl Dataset + 'static) -> Self {
+        self.source = Box::new(source);
+        self
+    }
+
+    /// Uses another coupling of (x₀, x₁).
+    pub fn coupling(mut self, coupling: impl Coupling + 'static) -> Self {
+        self.coupling = Box::new(coupling);
+        self
+    }
+
+    /// Uses another CFM objective (path, σ, time sampler).
+    pub fn cfm(mut self, cfm: Cfm) -> Self {
+        self.cfm = cfm;
+        self
+    }
+
+    pub(crate) fn set_source(&mut self, source: Box<dyn Dataset>) {
+        self.source = source;
+    }
+
+    pub(crate) fn set_coupling(&mut self, coupling: Box<dyn Coupling>) {
+        self.coupling = coupling;
+    }
+
+    pub(crate) fn set_cfm(&mut self, cfm: Cfm) {
+        self.cfm = cfm;
+    }
+
+    /// The CFM settings (path, σ, time sampler).
+    pub fn cfm_settings(&self) -> &Cfm {
+        &self.cfm
+    }
+
+    /// The source distribution p₀.
+    pub fn source_dataset(&self) -> &dyn Dataset {
+        self.source.as_ref()
+    }
+
+    /// The target distribution p₁.
+    pub fn target_dataset(&self) -> &dyn Dataset {
+        self.target.as_ref()
+    }
+}
+
+impl Objective for CfmObjective {
+    fn name(&self) -> String {
+        self.cfm.describe()
+    }
+
+    /// `{"source", "target", "coupling", "objective"}`: the names of the parts.
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "source": self.source.name(),
+            "target": self.target.name(),
+            "coupling": self.coupling.name(),
+            "objective": self.cfm.describe(),
+        })
+    }
+
+    fn dim(&self) -> usize {
+        self.target.dim()
+    }
+
+    fn check_model_dim(&self, dim: usize) -> Result<()> {
+        if self.source.dim() != dim || self.target.dim() != dim {
+            return Err(Error::shape(
+                "the training problem",
+                format!("datasets of the model's dimension {dim}"),
+                format!("source dimension {}, target dimension {}", self.source.dim(), self.target.dim()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn draw(&self, n: usize, rng: &mut dyn RngCore) -> Result<Batch> {
+        let sample = self.cfm.draw(self.source.as_ref(), self.target.as_ref(), self.coupling.as_ref(), n, rng)?;
+        Ok(Batch::Regression(sample))
     }
 }
