@@ -20,6 +20,7 @@
 //! | [`plot`] | SVG figures that save to a file or show inline in evcxr |
 
 pub mod coupling;
+pub mod course;
 pub mod data;
 pub mod error;
 pub mod field;
@@ -46,8 +47,9 @@ pub use solver::TimeGrid;
 ///
 /// Points and fields, the datasets, the path and its schedulers, the solvers,
 /// the CFM objective, the model, the trainer and the marginal closed forms,
-/// plus the modules (`data`, `metrics`, `plot`, ...).
+/// plus the modules (`data`, `metrics`, `plot`, ...) and [`check!`](crate::check).
 pub mod prelude {
+    pub use crate::check;
     pub use crate::data::{
         self, Checkerboard, Circles, Dataset, EightGaussians, Gaussian, GaussianMixture, Moons, SCurve, Spirals,
         StandardGaussian,

@@ -113,7 +113,7 @@ struct Region<'a> {
 /// Instructor: the marker lines are removed and the solution kept.
 ///
 /// ```
-/// use flowmatch::grade::notebook::{strip_solutions, Audience};
+/// use flowmatch::course::notebook::{strip_solutions, Audience};
 /// let code = "fn f() -> u32 {\n    // BEGIN SOLUTION\n    42\n    // END SOLUTION\n}\n";
 /// assert_eq!(strip_solutions(code, Audience::Student).unwrap(), "fn f() -> u32 {\n    todo!()\n}\n");
 /// assert_eq!(strip_solutions(code, Audience::Instructor).unwrap(), "fn f() -> u32 {\n    42\n}\n");
