@@ -13,7 +13,7 @@
 
 use flowmatch::data::EightGaussians;
 use flowmatch::data::{Dataset, StandardGaussian};
-use flowmatch::model::{Net, TrainableModel};
+use flowmatch::nn::Net;
 use flowmatch::solver::{solve, Method, TimeGrid};
 use flowmatch::train::{Progress, Trainer};
 use std::time::Instant;
@@ -59,7 +59,7 @@ fn run(hidden: usize, batch: usize, steps: usize, samples: usize, ode_steps: usi
     let x0 = StandardGaussian::new(2)?.sample(samples, 2)?;
     let grid = TimeGrid::uniform(0.0, 1.0, ode_steps)?;
     let t0 = Instant::now();
-    let sol = solve(&model, &x0, &grid, &Method::Midpoint)?;
+    let sol = solve(&model, &x0, &grid, Method::Midpoint)?;
     let sample_s = t0.elapsed().as_secs_f64();
     assert_eq!(sol.nfe, 2 * ode_steps);
 

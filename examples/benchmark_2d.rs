@@ -13,7 +13,7 @@
 use flowmatch::data::{Dataset, EightGaussians, Moons, StandardGaussian};
 use flowmatch::loss::Cfm;
 use flowmatch::metrics::w2;
-use flowmatch::model::{MlpConfig, Net};
+use flowmatch::nn::{MlpConfig, Net};
 use flowmatch::solver::{solve, Method, TimeGrid};
 use flowmatch::train::Trainer;
 
@@ -95,7 +95,7 @@ fn run(a: &Args) -> flowmatch::Result<()> {
     // Evaluation draws come from their own streams, fixed by the seed.
     let eval_seed = a.seed.wrapping_mul(1_000_003).wrapping_add(17);
     let x0 = source.sample(1000, eval_seed)?;
-    let generated = solve(&model, &x0, &TimeGrid::uniform(0.0, 1.0, 20)?, &Method::Euler)?.final_state;
+    let generated = solve(&model, &x0, &TimeGrid::uniform(0.0, 1.0, 20)?, Method::Euler)?.final_state;
     let reference = target.sample(1000, eval_seed + 1)?;
     let reference2 = target.sample(1000, eval_seed + 2)?;
     let floor = w2(&reference2, &reference)?;

@@ -3,51 +3,79 @@
 //! A course crate for learning Flow Matching: train a velocity field by
 //! regression, then sample by solving an ODE.
 //!
-//! The maths core works on plain f64 point sets ([`Points`]) and closures so
-//! that every piece can be checked against a closed form:
+//! ```text
+//! train:   min_θ E_{t, (x₀, x₁) ~ π} ‖v_θ(x_t, t) − (α̇_t x₁ + σ̇_t x₀)‖²,   x_t = α_t x₁ + σ_t x₀
+//! sample:  dx/dt = v_θ(x, t) from x(0) ~ N(0, I) to t = 1
+//! ```
 //!
-//! | module | concept |
+//! ## A tour of the rooms
+//!
+//! One concept per room; imports flow down this table, never up. Only [`nn`]
+//! names dfdx (a test fails otherwise), so everything above it is plain f64
+//! numerics that can be checked against closed forms.
+//!
+//! | room | concept |
 //! | --- | --- |
-//! | [`points`] | a set of n points in d dimensions |
-//! | [`field`] | the [`VectorField`] trait that solvers integrate |
-//! | [`data`] | two-dimensional toy distributions behind one [`Dataset`] trait |
-//! | [`scheduler`] | α_t, σ_t and their derivatives (CondOT, polynomial, VP, linear-VP, cosine) |
-//! | [`path`] | the affine Gaussian probability path x_t = α_t x_1 + σ_t x_0 |
-//! | [`solver`] | Euler, Midpoint, Heun, RK4 and adaptive Dopri5 over a [`TimeGrid`] |
-//! | [`metrics`] | W2 by exact optimal transport, MMD, energy distance, straightness |
+//! | [`points`], [`numeric`], [`error`] | the ground: f64 point sets with `+ − ×`, shared numerics (log-sum-exp, Cholesky), one [`Error`] |
+//! | [`field`] | [`VectorField`] (what solvers integrate) and [`Model`] (`(x, t, labels) ↦ v`); [`Time`]: one time or one per row |
+//! | [`data`] | distributions behind one [`Dataset`] trait: Gaussians, mixtures, 2-D toys; labels where natural |
+//! | [`path`] | schedulers α_t, σ_t; the affine path x_t = α_t x₁ + σ_t x₀; [`PathSample`](path::PathSample); velocity ↔ x₁ ↔ ε ↔ score |
+//! | [`ot`], [`coupling`] | exact optimal assignment; how noise and data are paired |
+//! | [`solver`] | [`TimeGrid`]; Euler, Midpoint, Heun, RK4, adaptive Dopri5 |
+//! | [`metrics`] | W2 (exact), MMD, energy distance, kinetic energy, straightness |
+//! | [`marginal`] | closed-form p_t, score and u_t; the five checks of topic 7.3 |
 //! | [`plot`] | SVG figures that save to a file or show inline in evcxr |
+//! | [`loss`] | objectives: [`Objective`](loss::Objective) draws a [`Batch`](loss::Batch) per step; CFM, maximum likelihood |
+//! | [`nn`] | models on dfdx: the velocity MLP, [`Net`](nn::Net), the fast CPU path, checkpoints, devices |
+//! | [`train`] | one [`Trainer`](train::Trainer) for every objective: progress, NaN → error with the step, seeds, checkpoints |
+//! | [`grade`], [`course`] | one registry of exercises and a generic checker; notebook copies for students and instructors |
+//!
+//! A notebook cell starts with `use flowmatch::prelude::*;`, which brings what
+//! the cells of topics 7.3 and 7.4 use.
 
-mod act;
-pub mod checkpoint;
 pub mod coupling;
+pub mod course;
 pub mod data;
 pub mod error;
 pub mod field;
-mod fused;
 pub mod grade;
 pub mod loss;
 pub mod marginal;
 pub mod metrics;
-pub mod model;
+pub mod nn;
+pub mod numeric;
+pub mod ot;
 pub mod path;
 pub mod plot;
 pub mod points;
-pub mod scheduler;
 pub mod solver;
 pub mod train;
 
 pub use data::Dataset;
 pub use error::{Error, Result};
-pub use field::{batched, pointwise, VectorField};
+pub use field::{batched, pointwise, Model, Time, VectorField};
 pub use points::Points;
 pub use solver::TimeGrid;
 
 /// Re-exports for notebooks and examples: `use flowmatch::prelude::*;`.
+///
+/// Points and fields, the datasets, the path and its schedulers, the solvers,
+/// the CFM objective, the model, the trainer and the marginal closed forms,
+/// plus the modules (`data`, `metrics`, `plot`, ...) and [`check!`](crate::check).
 pub mod prelude {
-    pub use crate::data::{self, Dataset};
+    pub use crate::check;
+    pub use crate::data::{
+        self, Checkerboard, Circles, Dataset, EightGaussians, Gaussian, GaussianMixture, Moons, SCurve, Spirals,
+        StandardGaussian,
+    };
     pub use crate::error::{Error, Result};
-    pub use crate::field::{batched, pointwise, VectorField};
+    pub use crate::field::{batched, pointwise, Model, Time, VectorField};
+    pub use crate::loss::{self, Batch, Cfm};
+    pub use crate::marginal::{self, Marginal};
+    pub use crate::nn::{self, MlpConfig, Net, OptimizerConfig, TrainableModel};
+    pub use crate::path::{self, AffinePath, CondOT, PathSample, Scheduler};
     pub use crate::points::Points;
-    pub use crate::solver::{self, TimeGrid};
-    pub use crate::{metrics, path, plot, scheduler};
+    pub use crate::solver::{self, solve, solve_trajectory, Method, TimeGrid};
+    pub use crate::train::{Progress, Trainer};
+    pub use crate::{metrics, plot};
 }

@@ -1,9 +1,24 @@
 //! [`Points`]: a set of `n` points in `d` dimensions, stored row by row in f64.
 //!
+//! ```text
+//! X = (x₁, …, x_n)ᵀ ∈ ℝ^{n×d},   row i is the point xᵢ ∈ ℝᵈ
+//! X + Y, X − Y, a·X                 (row by row; shapes must agree)
+//! ```
+//!
 //! The maths core (datasets, paths, solvers, metrics, plots) passes point sets
 //! around as `Points`. Models convert to and from f32 tensors at their edge.
+//!
+//! Arithmetic reads like the maths: `&x1 - &x0` is the CondOT velocity,
+//! `&x + h * &u` an Euler step (or `x.plus_scaled(h, &u)`, which allocates
+//! once). Two sets of different shapes never combine silently: the operators,
+//! [`Points::add_scaled`] and [`Points::plus_scaled`] panic with a message that
+//! names both shapes, in every build.
 
 use crate::error::{Error, Result};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use std::ops::{Add, AddAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// `n` points of dimension `dim`, row-major: point `i` is `data[i*dim .. (i+1)*dim]`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -44,6 +59,13 @@ impl Points {
             }
         }
         p
+    }
+
+    /// `n` draws of N(0, I) in `dim` dimensions from `StdRng::seed_from_u64(seed)`:
+    /// the same points as `StandardGaussian::new(dim)?.sample(n, seed)?` (for n ≥ 1).
+    pub fn randn(n: usize, dim: usize, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        Points::from_fn(n, dim, |_, _| rng.sample(StandardNormal))
     }
 
     /// Builds points from rows that must all have the same length.
@@ -191,15 +213,44 @@ impl Points {
         Ok(())
     }
 
-    /// `self += a * other` (shapes must agree).
+    /// `self += a * other`.
+    ///
+    /// Panics when the shapes differ, naming both (in every build: a mismatch is
+    /// a bug, never something to truncate silently).
     pub fn add_scaled(&mut self, a: f64, other: &Points) {
-        debug_assert_eq!(self.shape(), other.shape());
+        self.assert_same_shape(other, "Points::add_scaled");
         for (x, y) in self.data.iter_mut().zip(&other.data) {
             *x += a * y;
         }
     }
 
-    /// Returns `self + a * other` (shapes must agree).
+    /// Panics unless `other` has the shape of `self`; the message names `op` and both shapes.
+    #[track_caller]
+    fn assert_same_shape(&self, other: &Points, op: &str) {
+        if self.shape() != other.shape() {
+            panic!(
+                "shape mismatch in {op}: the left side has {} points of dimension {}, the right side {} points \
+                 of dimension {}",
+                self.n, self.dim, other.n, other.dim
+            );
+        }
+    }
+
+    /// Row i times `w[i]`: the per-row weighting of a batch, e.g. x_t = t ⊙ x₁ + (1 − t) ⊙ x₀
+    /// with one time per row is `x1.scale_rows(&t) + x0.scale_rows(&one_minus_t)`.
+    ///
+    /// Panics unless there is one weight per row (the message names both counts).
+    pub fn scale_rows(&self, w: &[f64]) -> Points {
+        assert!(
+            w.len() == self.n,
+            "shape mismatch in Points::scale_rows: {} points but {} weights (one per point)",
+            self.n,
+            w.len()
+        );
+        Points::from_fn(self.n, self.dim, |i, j| w[i] * self.data[i * self.dim + j])
+    }
+
+    /// Returns `self + a * other` (panics, naming both shapes, when they differ).
     pub fn plus_scaled(&self, a: f64, other: &Points) -> Points {
         let mut out = self.clone();
         out.add_scaled(a, other);
@@ -218,5 +269,123 @@ impl Points {
         let mut data = self.data.clone();
         data.extend_from_slice(&other.data);
         Ok(Points { n: self.n + other.n, dim: self.dim, data })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Arithmetic: X + Y, X − Y, a·X, −X (row by row; shapes must agree)
+// ---------------------------------------------------------------------------
+
+/// `X ∘ Y` element by element into a new set; panics (naming both shapes) when they differ.
+#[track_caller]
+fn zip_with(a: &Points, b: &Points, op: &str, f: impl Fn(f64, f64) -> f64) -> Points {
+    a.assert_same_shape(b, op);
+    Points { n: a.n, dim: a.dim, data: a.data.iter().zip(&b.data).map(|(x, y)| f(*x, *y)).collect() }
+}
+
+macro_rules! elementwise {
+    ($trait:ident, $method:ident, $assign_trait:ident, $assign:ident, $sym:literal, $op:tt) => {
+        impl $trait<&Points> for &Points {
+            type Output = Points;
+            #[track_caller]
+            fn $method(self, rhs: &Points) -> Points {
+                zip_with(self, rhs, concat!("Points ", $sym, " Points"), |x, y| x $op y)
+            }
+        }
+        impl $trait<Points> for &Points {
+            type Output = Points;
+            #[track_caller]
+            fn $method(self, rhs: Points) -> Points {
+                self $op &rhs
+            }
+        }
+        impl $trait<&Points> for Points {
+            type Output = Points;
+            #[track_caller]
+            fn $method(mut self, rhs: &Points) -> Points {
+                self.$assign(rhs);
+                self
+            }
+        }
+        impl $trait<Points> for Points {
+            type Output = Points;
+            #[track_caller]
+            fn $method(self, rhs: Points) -> Points {
+                self $op &rhs
+            }
+        }
+        impl $assign_trait<&Points> for Points {
+            #[track_caller]
+            fn $assign(&mut self, rhs: &Points) {
+                self.assert_same_shape(rhs, concat!("Points ", $sym, "= Points"));
+                for (x, y) in self.data.iter_mut().zip(&rhs.data) {
+                    *x = *x $op *y;
+                }
+            }
+        }
+        impl $assign_trait<Points> for Points {
+            #[track_caller]
+            fn $assign(&mut self, rhs: Points) {
+                self.$assign(&rhs);
+            }
+        }
+    };
+}
+
+elementwise!(Add, add, AddAssign, add_assign, "+", +);
+elementwise!(Sub, sub, SubAssign, sub_assign, "-", -);
+
+impl Mul<&Points> for f64 {
+    type Output = Points;
+    /// `a·X`.
+    fn mul(self, rhs: &Points) -> Points {
+        rhs * self
+    }
+}
+
+impl Mul<Points> for f64 {
+    type Output = Points;
+    /// `a·X`.
+    fn mul(self, rhs: Points) -> Points {
+        rhs * self
+    }
+}
+
+impl Mul<f64> for &Points {
+    type Output = Points;
+    /// `X·a`.
+    fn mul(self, a: f64) -> Points {
+        Points { n: self.n, dim: self.dim, data: self.data.iter().map(|x| x * a).collect() }
+    }
+}
+
+impl Mul<f64> for Points {
+    type Output = Points;
+    /// `X·a`, reusing the buffer.
+    fn mul(mut self, a: f64) -> Points {
+        self *= a;
+        self
+    }
+}
+
+impl MulAssign<f64> for Points {
+    fn mul_assign(&mut self, a: f64) {
+        self.data.iter_mut().for_each(|x| *x *= a);
+    }
+}
+
+impl Neg for &Points {
+    type Output = Points;
+    /// `−X`.
+    fn neg(self) -> Points {
+        self * -1.0
+    }
+}
+
+impl Neg for Points {
+    type Output = Points;
+    /// `−X`.
+    fn neg(self) -> Points {
+        self * -1.0
     }
 }

@@ -6,10 +6,9 @@ use dfdx::nn::{Module, ZeroGrads};
 use dfdx::optim::{Adam, AdamConfig, Optimizer};
 use dfdx::prelude::*;
 use flowmatch::data::{Dataset, EightGaussians, StandardGaussian};
-use flowmatch::loss::Cfm;
-use flowmatch::model::{
-    Mlp, MlpConfig, MlpNet, OptimizerConfig, TimeEmbedding, TrainBatch, TrainableModel, VelocityModel,
-};
+use flowmatch::loss::{Batch, Cfm};
+use flowmatch::nn::{Mlp, MlpConfig, MlpNet, OptimizerConfig, TimeEmbedding, TrainableModel};
+use flowmatch::path::PathSample;
 use flowmatch::{Points, VectorField};
 use rand::SeedableRng;
 
@@ -52,7 +51,12 @@ fn rel(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
 }
 
-fn batch(n: usize, seed: u64) -> TrainBatch {
+/// The regression batch of a path sample.
+fn reg(b: &PathSample) -> Batch {
+    Batch::Regression(b.clone())
+}
+
+fn batch(n: usize, seed: u64) -> PathSample {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     Cfm::condot()
         .draw_independent(&StandardGaussian::new(2).unwrap(), &EightGaussians::torchcfm(), n, &mut rng)
@@ -100,7 +104,7 @@ fn velocities_match_the_dfdx_graph() {
 /// returns the largest relative difference of the step losses and of the final weights.
 fn train_side_by_side<const H: usize, const TF: usize>(
     m: &mut Mlp<2, H, TF>,
-    batches: &[TrainBatch],
+    batches: &[PathSample],
     opt: &OptimizerConfig,
 ) -> (f64, f64) {
     let emb = m.config().time_embedding;
@@ -110,7 +114,7 @@ fn train_side_by_side<const H: usize, const TF: usize>(
     let mut grads = net.alloc_grads();
     let mut worst_loss = 0.0f64;
     for b in batches {
-        let fast = m.train_step(b, opt).unwrap();
+        let fast = m.train_step(&reg(b), opt).unwrap();
         let (xs, tau) = inputs::<2, TF>(&dev, emb, &b.x_t, &b.t);
         let target = dev.tensor_from_vec(b.target.to_f32(), (b.x_t.len(), Const::<2>));
         let pred = plain(&net, xs.traced(grads), tau.retaped::<OwnedTape<f32, Cpu>>());
@@ -144,13 +148,13 @@ fn train_side_by_side<const H: usize, const TF: usize>(
 #[test]
 fn training_matches_the_dfdx_graph_with_adam() {
     let opt = OptimizerConfig::default();
-    let batches: Vec<TrainBatch> = (0..6).map(|s| batch(256, s)).collect();
+    let batches: Vec<PathSample> = (0..6).map(|s| batch(256, s)).collect();
     let mut m = Mlp::<2, 256>::new(MlpConfig { seed: 1, ..Default::default() }).unwrap();
     let (loss, weight) = train_side_by_side(&mut m, &batches, &opt);
     assert!(loss < 1e-5 && weight < 1e-5, "losses off by {loss}, weights by {weight}");
     assert_eq!(m.steps_trained(), 6);
 
-    let batches: Vec<TrainBatch> = (0..6).map(|s| batch(100, 10 + s)).collect();
+    let batches: Vec<PathSample> = (0..6).map(|s| batch(100, 10 + s)).collect();
     let mut m =
         Mlp::<2, 32, 16>::new(MlpConfig { time_embedding: TimeEmbedding::fourier(), seed: 2, ..Default::default() })
             .unwrap();
@@ -167,12 +171,12 @@ fn loss_and_a_step_match_the_dfdx_graph() {
         let v = plain_velocity(m.net(), TimeEmbedding::Raw, &b.x_t, &b.t);
         v.iter().zip(b.target.as_slice()).map(|(a, t)| (a - t) * (a - t)).sum::<f64>() / v.len() as f64
     };
-    let l = m.loss(&b).unwrap();
+    let l = m.loss(&reg(&b)).unwrap();
     assert!(((l - reference) / reference).abs() < 1e-5, "{l} vs {reference}");
-    let stepped = m.train_step(&b, &OptimizerConfig::default()).unwrap();
+    let stepped = m.train_step(&reg(&b), &OptimizerConfig::default()).unwrap();
     assert!(((stepped - reference) / reference).abs() < 1e-5, "{stepped} vs {reference}");
     // The update is visible to sampling: the cached tape-free weights were refreshed.
-    assert!(m.loss(&b).unwrap() < l);
+    assert!(m.loss(&reg(&b)).unwrap() < l);
 }
 
 #[test]
@@ -180,7 +184,7 @@ fn the_fast_path_is_deterministic() {
     let run = || {
         let mut m = Mlp::<2, 128>::new(MlpConfig::default()).unwrap();
         let losses: Vec<f64> =
-            (0..5).map(|s| m.train_step(&batch(300, s), &OptimizerConfig::default()).unwrap()).collect();
+            (0..5).map(|s| m.train_step(&reg(&batch(300, s)), &OptimizerConfig::default()).unwrap()).collect();
         (losses, m.eval(&StandardGaussian::new(2).unwrap().sample(2000, 1).unwrap(), 0.5).unwrap())
     };
     let (la, va) = run();

@@ -4,127 +4,61 @@
 //! Also: panics, `todo!()` and endless loops in student code, the score table,
 //! the `course grade` command, and the notebook student/instructor generator.
 
-use flowmatch::grade::notebook::{self, Audience};
+use flowmatch::course::notebook::{self, Audience};
 use flowmatch::grade::{self, Guarded, Outcome, Verdict};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-// The reference solutions.
-#[allow(unused_variables, dead_code)]
-#[path = "../solutions/04_cfm_loss.rs"]
-mod sol_cfm_loss;
-#[allow(unused_variables, dead_code)]
-#[path = "../solutions/02_condot_velocity.rs"]
-mod sol_condot_velocity;
-#[allow(unused_variables, dead_code)]
-#[path = "../solutions/05_euler_step.rs"]
-mod sol_euler_step;
-#[allow(unused_variables, dead_code)]
-#[path = "../solutions/03_gaussian_velocity.rs"]
-mod sol_gaussian_velocity;
-#[allow(unused_variables, dead_code)]
-#[path = "../solutions/01_interpolant.rs"]
-mod sol_interpolant;
-#[allow(unused_variables, dead_code)]
-#[path = "../solutions/06_midpoint_step.rs"]
-mod sol_midpoint_step;
-#[allow(unused_variables, dead_code)]
-#[path = "../solutions/08_sample_euler.rs"]
-mod sol_sample_euler;
-#[allow(unused_variables, dead_code)]
-#[path = "../solutions/07_train_step.rs"]
-mod sol_train_step;
+/// Compiles every file of the registry (`flowmatch::for_each_exercise!`): the reference
+/// solutions (`sol::<name>`), the stubs students start from (`stub::<name>`) and the typical
+/// wrong answers (`wrong::<name>`, one module per exercise), and writes the tests and the
+/// helpers that go over all of them.
+macro_rules! exercise_files {
+    ($($number:literal $name:ident $topic:literal $file:literal;)*) => {
+        /// The reference solutions.
+        #[path = "../solutions"]
+        mod sol {
+            $(#[allow(unused_variables, dead_code)] #[path = $file] pub mod $name;)*
+        }
 
-// The stubs students start from.
-#[allow(unused_variables, dead_code)]
-#[path = "../exercises/04_cfm_loss.rs"]
-mod stub_cfm_loss;
-#[allow(unused_variables, dead_code)]
-#[path = "../exercises/02_condot_velocity.rs"]
-mod stub_condot_velocity;
-#[allow(unused_variables, dead_code)]
-#[path = "../exercises/05_euler_step.rs"]
-mod stub_euler_step;
-#[allow(unused_variables, dead_code)]
-#[path = "../exercises/03_gaussian_velocity.rs"]
-mod stub_gaussian_velocity;
-#[allow(unused_variables, dead_code)]
-#[path = "../exercises/01_interpolant.rs"]
-mod stub_interpolant;
-#[allow(unused_variables, dead_code)]
-#[path = "../exercises/06_midpoint_step.rs"]
-mod stub_midpoint_step;
-#[allow(unused_variables, dead_code)]
-#[path = "../exercises/08_sample_euler.rs"]
-mod stub_sample_euler;
-#[allow(unused_variables, dead_code)]
-#[path = "../exercises/07_train_step.rs"]
-mod stub_train_step;
+        /// The stubs students start from.
+        #[path = "../exercises"]
+        mod stub {
+            $(#[allow(unused_variables, unused_imports, dead_code)] #[path = $file] pub mod $name;)*
+        }
 
-// Typical wrong answers, one module per exercise.
-#[allow(unused_variables, dead_code)]
-#[path = "fixtures/wrong/04_cfm_loss.rs"]
-mod wrong_cfm_loss;
-#[allow(unused_variables, dead_code)]
-#[path = "fixtures/wrong/02_condot_velocity.rs"]
-mod wrong_condot_velocity;
-#[allow(unused_variables, dead_code)]
-#[path = "fixtures/wrong/05_euler_step.rs"]
-mod wrong_euler_step;
-#[allow(unused_variables, dead_code)]
-#[path = "fixtures/wrong/03_gaussian_velocity.rs"]
-mod wrong_gaussian_velocity;
-#[allow(unused_variables, dead_code)]
-#[path = "fixtures/wrong/01_interpolant.rs"]
-mod wrong_interpolant;
-#[allow(unused_variables, dead_code)]
-#[path = "fixtures/wrong/06_midpoint_step.rs"]
-mod wrong_midpoint_step;
-#[allow(unused_variables, dead_code)]
-#[path = "fixtures/wrong/08_sample_euler.rs"]
-mod wrong_sample_euler;
-#[allow(unused_variables, dead_code)]
-#[path = "fixtures/wrong/07_train_step.rs"]
-mod wrong_train_step;
+        /// Typical wrong answers, one module per exercise.
+        #[path = "fixtures/wrong"]
+        mod wrong {
+            $(#[allow(unused_variables, dead_code)] #[path = $file] pub mod $name;)*
+        }
 
-/// The reference solutions, by function name.
-mod sol {
-    pub use super::{sol_cfm_loss::*, sol_condot_velocity::*, sol_euler_step::*, sol_gaussian_velocity::*};
-    pub use super::{sol_interpolant::*, sol_midpoint_step::*, sol_sample_euler::*, sol_train_step::*};
+        /// Grades every solution (or stub) with the library's checkers, in course order.
+        fn grade_all(solutions: bool) -> Vec<Verdict> {
+            vec![$(if solutions {
+                grade::$name::EXERCISE.grade(&sol::$name::$name)
+            } else {
+                grade::$name::EXERCISE.grade(&stub::$name::$name)
+            }),*]
+        }
+
+        /// Every exercise's wrong answers, graded: (exercise, [(answer, verdict)]).
+        fn grade_wrong_answers() -> Vec<(&'static str, Vec<(&'static str, Verdict)>)> {
+            vec![$((
+                stringify!($name),
+                wrong::$name::ALL.iter().map(|(name, f)| (*name, grade::$name::EXERCISE.grade(f))).collect(),
+            )),*]
+        }
+
+        /// (name, number, topic, file) of every exercise, as the registry lists them.
+        const REGISTRY: &[(&str, usize, &str, &str)] = &[$((stringify!($name), $number, $topic, $file)),*];
+    };
 }
 
-/// The untouched stubs, by function name.
-mod stub {
-    pub use super::{stub_cfm_loss::*, stub_condot_velocity::*, stub_euler_step::*, stub_gaussian_velocity::*};
-    pub use super::{stub_interpolant::*, stub_midpoint_step::*, stub_sample_euler::*, stub_train_step::*};
-}
-
-/// The wrong answers, one module per exercise.
-mod wrong {
-    pub(crate) use super::{wrong_cfm_loss as cfm_loss, wrong_condot_velocity as condot_velocity};
-    pub(crate) use super::{wrong_euler_step as euler_step, wrong_gaussian_velocity as gaussian_velocity};
-    pub(crate) use super::{wrong_interpolant as interpolant, wrong_midpoint_step as midpoint_step};
-    pub(crate) use super::{wrong_sample_euler as sample_euler, wrong_train_step as train_step};
-}
+flowmatch::for_each_exercise!(exercise_files);
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Grades all eight solutions (or stubs) with the library's checkers, in course order.
-macro_rules! grade_all {
-    ($m:ident) => {
-        vec![
-            grade::interpolant::grade($m::interpolant),
-            grade::condot_velocity::grade($m::condot_velocity),
-            grade::gaussian_velocity::grade($m::gaussian_velocity),
-            grade::cfm_loss::grade($m::cfm_loss),
-            grade::euler_step::grade($m::euler_step),
-            grade::midpoint_step::grade($m::midpoint_step),
-            grade::train_step::grade($m::train_step),
-            grade::sample_euler::grade($m::sample_euler),
-        ]
-    };
 }
 
 // ---------------------------------------------------------------------------
@@ -133,7 +67,7 @@ macro_rules! grade_all {
 
 #[test]
 fn every_solution_passes_with_full_points() {
-    let verdicts = grade_all!(sol);
+    let verdicts = grade_all(true);
     for v in &verdicts {
         assert!(v.passed(), "the reference solution of {} fails its checker:\n{v}", v.exercise.name);
         assert_eq!(v.points(), v.exercise.points);
@@ -146,7 +80,7 @@ fn every_solution_passes_with_full_points() {
 
 #[test]
 fn every_untouched_stub_is_not_yet_solved() {
-    for v in grade_all!(stub) {
+    for v in grade_all(false) {
         assert_eq!(
             v.outcome,
             Outcome::NotSolved,
@@ -180,24 +114,14 @@ fn assert_all_fail(exercise: &str, verdicts: Vec<(&str, Verdict)>) {
     }
 }
 
-macro_rules! wrong_answers_fail {
-    ($test:ident, $ex:ident) => {
-        #[test]
-        fn $test() {
-            let verdicts = wrong::$ex::ALL.iter().map(|&(name, f)| (name, grade::$ex::grade(f))).collect();
-            assert_all_fail(stringify!($ex), verdicts);
-        }
-    };
+#[test]
+fn every_wrong_answer_fails() {
+    let all = grade_wrong_answers();
+    assert_eq!(all.len(), grade::EXERCISES.len());
+    for (exercise, verdicts) in all {
+        assert_all_fail(exercise, verdicts);
+    }
 }
-
-wrong_answers_fail!(wrong_interpolants_fail, interpolant);
-wrong_answers_fail!(wrong_condot_velocities_fail, condot_velocity);
-wrong_answers_fail!(wrong_gaussian_velocities_fail, gaussian_velocity);
-wrong_answers_fail!(wrong_cfm_losses_fail, cfm_loss);
-wrong_answers_fail!(wrong_euler_steps_fail, euler_step);
-wrong_answers_fail!(wrong_midpoint_steps_fail, midpoint_step);
-wrong_answers_fail!(wrong_train_steps_fail, train_step);
-wrong_answers_fail!(wrong_samplers_fail, sample_euler);
 
 /// The reason of a failed verdict (panics otherwise).
 fn reason(v: &Verdict) -> &str {
@@ -209,35 +133,34 @@ fn reason(v: &Verdict) -> &str {
 
 #[test]
 fn hints_show_the_input_what_came_back_and_what_was_expected() {
-    let v = grade::interpolant::grade(wrong::interpolant::swapped_t);
+    let v = grade::interpolant::EXERCISE.grade(&wrong::interpolant::swapped_t);
     assert_eq!(
         reason(&v),
         "For x0 = (0, 0), x1 = (2, 2) and t = 0.25, your x_t was (1.5, 1.5); expected (0.5, 0.5) (t and 1 − t are \
          swapped: that is t·x0 + (1 − t)·x1)."
     );
-    let v = grade::condot_velocity::grade(wrong::condot_velocity::flipped_sign);
+    let v = grade::condot_velocity::EXERCISE.grade(&wrong::condot_velocity::flipped_sign);
     assert_eq!(
         reason(&v),
         "For x0 = (0, 0), x1 = (2, 2) and t = 0.25, your velocity was (-2, -2); expected (2, 2) (the sign is \
          flipped: that is x0 − x1)."
     );
-    let v = grade::condot_velocity::grade(wrong::condot_velocity::divides_by_one_minus_t);
+    let v = grade::condot_velocity::EXERCISE.grade(&wrong::condot_velocity::divides_by_one_minus_t);
     assert!(reason(&v).contains("t = 1,") && reason(&v).contains("NaN"), "{}", reason(&v));
-    let v = grade::cfm_loss::grade(wrong::cfm_loss::sum);
-    assert!(reason(&v).contains("divide by n·d"), "{}", reason(&v));
-    let v = grade::euler_step::grade(wrong::euler_step::missing_h);
-    assert!(reason(&v).contains("the step size h is missing"), "{}", reason(&v));
-    let v = grade::midpoint_step::grade(wrong::midpoint_step::second_stage_at_t);
-    assert!(reason(&v).contains("instead of t + h/2"), "{}", reason(&v));
-    let v = grade::train_step::grade(wrong::train_step::flipped_target);
-    assert!(reason(&v).contains("sign of the target is flipped"), "{}", reason(&v));
-    let v = grade::train_step::grade(wrong::train_step::swapped_t);
-    assert!(reason(&v).contains("t and 1 − t are swapped"), "{}", reason(&v));
-    let v = grade::train_step::grade(wrong::train_step::two_steps);
-    assert!(reason(&v).contains("took 2 optimiser steps"), "{}", reason(&v));
-    let v = grade::sample_euler::grade(wrong::sample_euler::end_times);
-    assert!(reason(&v).contains("at its end"), "{}", reason(&v));
-    let v = grade::gaussian_velocity::grade(wrong::gaussian_velocity::dropped_ratio_in_z);
+    // Each typical mistake is named: (the verdict, words its reason must hold).
+    let named = [
+        (grade::cfm_loss::EXERCISE.grade(&wrong::cfm_loss::sum), "divide by n·d"),
+        (grade::euler_step::EXERCISE.grade(&wrong::euler_step::missing_h), "the step size h is missing"),
+        (grade::midpoint_step::EXERCISE.grade(&wrong::midpoint_step::second_stage_at_t), "instead of t + h/2"),
+        (grade::train_step::EXERCISE.grade(&wrong::train_step::flipped_target), "sign of the target is flipped"),
+        (grade::train_step::EXERCISE.grade(&wrong::train_step::swapped_t), "t and 1 − t are swapped"),
+        (grade::train_step::EXERCISE.grade(&wrong::train_step::two_steps), "took 2 optimiser steps"),
+        (grade::sample_euler::EXERCISE.grade(&wrong::sample_euler::end_times), "at its end"),
+    ];
+    for (v, words) in &named {
+        assert!(reason(v).contains(words), "{}", reason(v));
+    }
+    let v = grade::gaussian_velocity::EXERCISE.grade(&wrong::gaussian_velocity::dropped_ratio_in_z);
     assert!(reason(&v).contains("part of the z coefficient is missing"), "{}", reason(&v));
     // A failed verdict prints the reason and the exercise's hint.
     let text = v.to_string();
@@ -247,28 +170,31 @@ fn hints_show_the_input_what_came_back_and_what_was_expected() {
 #[test]
 fn checkers_accept_closures_and_small_rounding_differences() {
     // Same maths, different operation order: x0 + t·(x1 − x0).
-    let v = grade::interpolant::grade(|x0: &[f64], x1: &[f64], t: f64| -> Vec<f64> {
+    let v = grade::interpolant::EXERCISE.grade(&|x0: &[f64], x1: &[f64], t: f64| -> Vec<f64> {
         x0.iter().zip(x1).map(|(a, b)| a + t * (b - a)).collect()
     });
     assert!(v.passed(), "{v}");
-    // `compare` runs on the calling thread and takes borrowing closures; it tries many inputs.
-    let calls = std::cell::Cell::new(0);
+    // `compare` runs on the calling thread (no guard); it tries many inputs.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let counting = |x0: &[f64], x1: &[f64], t: f64| {
-        calls.set(calls.get() + 1);
-        sol::interpolant(x0, x1, t)
+        CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        sol::interpolant::interpolant(x0, x1, t)
     };
-    assert_eq!(grade::interpolant::compare(&counting), Ok(()));
-    assert!(calls.get() > 30, "{} calls", calls.get());
+    assert_eq!(grade::interpolant::EXERCISE.compare(&counting), Ok(()));
+    let calls = CALLS.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(calls > 30, "{calls} calls");
     // The library's own CFM loss.
-    let v = grade::cfm_loss::grade(|pred: &flowmatch::Points, x0: &flowmatch::Points, x1: &flowmatch::Points| {
-        flowmatch::loss::mse(pred, &x1.plus_scaled(-1.0, x0)).unwrap()
-    });
+    let v =
+        grade::cfm_loss::EXERCISE.grade(&|pred: &flowmatch::Points, x0: &flowmatch::Points, x1: &flowmatch::Points| {
+            flowmatch::loss::mse(pred, &(x1 - x0)).unwrap()
+        });
     assert!(v.passed(), "{v}");
     // The library's own solver.
-    let v = grade::sample_euler::grade(|f: &dyn flowmatch::VectorField, x0: &flowmatch::Points, steps: usize| {
-        let grid = flowmatch::TimeGrid::uniform(0.0, 1.0, steps).unwrap();
-        flowmatch::solver::solve(f, x0, &grid, &flowmatch::solver::Method::Euler).unwrap().final_state
-    });
+    let v =
+        grade::sample_euler::EXERCISE.grade(&|f: &dyn flowmatch::VectorField, x0: &flowmatch::Points, steps: usize| {
+            let grid = flowmatch::TimeGrid::uniform(0.0, 1.0, steps).unwrap();
+            flowmatch::solver::solve(f, x0, &grid, flowmatch::solver::Method::Euler).unwrap().final_state
+        });
     assert!(v.passed(), "{v}");
 }
 
@@ -296,7 +222,7 @@ fn panics_with_marker_text(_x0: &[f64], _x1: &[f64], _t: f64) -> Vec<f64> {
 
 #[test]
 fn a_panic_is_reported_with_its_message_and_place() {
-    let v = grade::interpolant::grade(indexes_out_of_bounds);
+    let v = grade::interpolant::EXERCISE.grade(&indexes_out_of_bounds);
     match &v.outcome {
         Outcome::Panicked { message, location } => {
             assert!(message.contains("index out of bounds"), "{message}");
@@ -308,27 +234,25 @@ fn a_panic_is_reported_with_its_message_and_place() {
     assert!(text.contains("FAIL (panic)") && text.contains("index out of bounds"), "{text}");
     assert!(!text.contains("panicked at"), "{text}");
     // A message that itself holds Rust's panic-report words is defused.
-    let v = grade::interpolant::grade(panics_with_marker_text);
+    let v = grade::interpolant::EXERCISE.grade(&panics_with_marker_text);
     assert!(!v.to_string().contains("panicked at"), "{v}");
     assert!(!grade::report(&[v]).contains("panicked at"));
 }
 
 #[test]
 fn todo_with_a_message_is_still_not_yet_solved() {
-    assert_eq!(grade::interpolant::grade(todo_with_message).outcome, Outcome::NotSolved);
+    assert_eq!(grade::interpolant::EXERCISE.grade(&todo_with_message).outcome, Outcome::NotSolved);
 }
 
 #[test]
 fn an_endless_loop_times_out_and_grading_goes_on() {
     let start = Instant::now();
-    let v = grade::judge_within(&grade::interpolant::EXERCISE, Duration::from_millis(300), move || {
-        grade::interpolant::compare(&hangs)
-    });
+    let v = grade::interpolant::EXERCISE.grade_within(Duration::from_millis(300), &hangs);
     assert_eq!(v.outcome, Outcome::TimedOut { limit: Duration::from_millis(300) });
     assert!(start.elapsed() < Duration::from_secs(5));
     assert!(v.to_string().contains("did not return within 0.3 s"), "{v}");
     // The abandoned thread keeps sleeping; the next exercise is graded as usual.
-    assert!(grade::condot_velocity::grade(sol::condot_velocity).passed());
+    assert!(grade::condot_velocity::EXERCISE.grade(&sol::condot_velocity::condot_velocity).passed());
 }
 
 #[test]
@@ -348,8 +272,8 @@ fn run_guarded_returns_values_panics_and_timeouts() {
 #[test]
 #[ignore = "helper: run by student_panics_print_nothing in a child process"]
 fn quiet_panic_child() {
-    let a = grade::interpolant::check(indexes_out_of_bounds);
-    let b = grade::interpolant::check(todo_with_message);
+    let a = grade::interpolant::EXERCISE.check(&indexes_out_of_bounds);
+    let b = grade::interpolant::EXERCISE.check(&todo_with_message);
     assert!(matches!(a.outcome, Outcome::Panicked { .. }));
     assert_eq!(b.outcome, Outcome::NotSolved);
     println!("CHILD DONE");
@@ -375,24 +299,75 @@ fn student_panics_print_nothing() {
 // The exercise list, the files, the score table and the command
 // ---------------------------------------------------------------------------
 
+/// The source notebook of a topic: `notebooks/source/<topic>-*.ipynb`.
+fn topic_notebook(topic: &str) -> PathBuf {
+    let dir = repo().join("notebooks/source");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{topic}-")))
+        .collect();
+    assert_eq!(found.len(), 1, "one source notebook per topic {topic} in {}: {found:?}", dir.display());
+    found.pop().unwrap()
+}
+
 #[test]
 fn exercises_are_numbered_named_and_findable() {
-    for (k, e) in grade::EXERCISES.iter().enumerate() {
+    assert_eq!(grade::EXERCISES.len(), REGISTRY.len());
+    for (k, (e, &(name, number, topic, file))) in grade::EXERCISES.iter().zip(REGISTRY).enumerate() {
+        assert_eq!((e.name, e.number, e.notebook), (name, number, topic), "the registry gives each exercise its place");
         assert_eq!(e.number, k + 1);
+        assert_eq!(e.file, format!("exercises/{file}"));
         assert!(repo().join(e.file).is_file(), "{} is missing", e.file);
-        let stem = e.file.trim_start_matches("exercises/").trim_end_matches(".rs");
-        assert_eq!(stem, format!("{:02}_{}", e.number, e.name));
-        for query in [e.name.to_string(), e.number.to_string(), format!("{:02}", e.number), stem.into()] {
+        let stem = format!("{:02}_{}", e.number, e.name);
+        assert_eq!(e.file, format!("exercises/{}/{stem}.rs", e.notebook), "exercises/<topic>/NN_name.rs");
+        for query in [e.name.to_string(), e.number.to_string(), format!("{:02}", e.number), stem] {
             assert_eq!(grade::find(&query), Some(*e), "{query}");
         }
-        assert!(["7.3", "7.4"].contains(&e.notebook));
-        assert!(!e.hint.is_empty() && !e.title.is_empty());
+        // The topic is a notebook, and its exercise cell checks the function with this checker.
+        let source = std::fs::read_to_string(topic_notebook(e.notebook)).unwrap();
+        assert!(source.contains(&format!("check!({})", e.name)), "notebook {} has no check!({})", e.notebook, e.name);
+        assert!(!e.hint.is_empty() && !e.title.is_empty() && e.points > 0);
     }
     assert_eq!(grade::find("INTERPOLANT.rs").map(|e| e.number), Some(1));
     assert_eq!(grade::find("nope"), None);
-    assert_eq!(grade::find("9"), None);
-    assert_eq!(grade::max_total(), 90);
+    assert_eq!(grade::find(&(grade::EXERCISES.len() + 1).to_string()), None);
+    assert_eq!(grade::max_total(), grade::EXERCISES.iter().map(|e| e.points).sum::<u32>());
     assert_eq!(grade::train_step::EXERCISE.points, 20);
+}
+
+/// Every file below `dir` whose name ends in `.{ext}`, leaving out hidden folders (Jupyter's
+/// checkpoints) and `executed/` (the copies `course execute` writes, which git ignores).
+fn files_below(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if p.is_dir() && (name.starts_with('.') || name == "executed") {
+            continue;
+        }
+        if p.is_dir() {
+            out.extend(files_below(&p, ext));
+        } else if p.extension().is_some_and(|e| e == ext) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_exercise_file_is_registered() {
+    let registered: Vec<&str> = REGISTRY.iter().map(|r| r.3).collect();
+    for folder in ["exercises", "solutions", "tests/fixtures/wrong"] {
+        let root = repo().join(folder);
+        let files = files_below(&root, "rs");
+        let mut rel: Vec<String> =
+            files.iter().map(|p| p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/")).collect();
+        rel.sort();
+        let mut want: Vec<String> = registered.iter().map(|f| f.to_string()).collect();
+        want.sort();
+        assert_eq!(rel, want, "{folder}/ must hold exactly the files of the registry (for_each_exercise!)");
+    }
 }
 
 #[test]
@@ -415,9 +390,9 @@ fn exercise_files_are_the_solutions_with_the_solutions_taken_out() {
 #[test]
 fn the_score_table_lists_points_and_failures() {
     let verdicts = vec![
-        grade::interpolant::grade(sol::interpolant),
-        grade::condot_velocity::grade(wrong::condot_velocity::flipped_sign),
-        grade::train_step::grade(stub::train_step),
+        grade::interpolant::EXERCISE.grade(&sol::interpolant::interpolant),
+        grade::condot_velocity::EXERCISE.grade(&wrong::condot_velocity::flipped_sign),
+        grade::train_step::EXERCISE.grade(&stub::train_step::train_step),
     ];
     let table = grade::report(&verdicts);
     println!("{table}");
@@ -438,9 +413,10 @@ fn course_grade_on_the_stubs_exits_non_zero_with_a_table() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_course")).arg("grade").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    let rows = stdout.lines().filter(|l| l.contains("/10") || l.contains("/20"));
-    assert_eq!(rows.filter(|l| l.trim_end().ends_with("not yet solved")).count(), 8, "{stdout}");
-    assert!(stdout.contains("0/90"), "{stdout}");
+    let is_row = |l: &str| grade::EXERCISES.iter().any(|e| l.starts_with(&format!("{:>2}  {} ", e.number, e.name)));
+    let rows = stdout.lines().filter(|l| is_row(l));
+    assert_eq!(rows.filter(|l| l.trim_end().ends_with("not yet solved")).count(), grade::EXERCISES.len(), "{stdout}");
+    assert!(stdout.contains(&format!("0/{}", grade::max_total())), "{stdout}");
     assert!(!stdout.contains("panicked at") && !String::from_utf8_lossy(&out.stderr).contains("panicked at"));
 
     let one = std::process::Command::new(env!("CARGO_BIN_EXE_course")).args(["grade", "2"]).output().unwrap();
@@ -638,18 +614,7 @@ fn the_committed_notebooks_match_their_sources() {
 fn every_notebook_starts_with_the_same_short_cell() {
     // The course kernel runs in notebooks/, so one first cell serves every folder below it.
     const SETUP: &str = ":dep flowmatch = { path = \"..\" }\nuse flowmatch::prelude::*;";
-    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let p = entry.unwrap().path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|e| e == "ipynb") {
-                out.push(p);
-            }
-        }
-    }
-    let mut found = Vec::new();
-    walk(&repo().join("notebooks"), &mut found);
+    let found = files_below(&repo().join("notebooks"), "ipynb");
     assert!(found.len() >= 5, "expected the course notebooks, found {found:?}");
     for p in found {
         let nb: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();

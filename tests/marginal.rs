@@ -3,8 +3,8 @@
 
 use flowmatch::data::{Dataset, EightGaussians, GaussianMixture, StandardGaussian};
 use flowmatch::marginal::*;
+use flowmatch::path::{CondOT, Cosine, Polynomial, Scheduler, VariancePreserving};
 use flowmatch::prelude::*;
-use flowmatch::scheduler::{CondOT, Cosine, Polynomial, Scheduler, VariancePreserving};
 
 // ---------------------------------------------------------------------------
 // Fixtures and helpers

@@ -1,9 +1,10 @@
-//! Tests for `flowmatch::metrics` against closed forms and brute force.
+//! Tests for `flowmatch::metrics` and `flowmatch::ot` against closed forms and brute force.
 
 use flowmatch::metrics::{
-    energy_distance, kinetic_energy, median_bandwidth, mmd_rbf, mmd_rbf_multi, optimal_assignment, solve_assignment,
-    straightness, w2, w2_squared, PAIRWISE_MAX_POINTS, W2_MAX_POINTS,
+    energy_distance, kinetic_energy, median_bandwidth, mmd_rbf, mmd_rbf_multi, straightness, w2, w2_squared,
+    PAIRWISE_MAX_POINTS, W2_MAX_POINTS,
 };
+use flowmatch::ot::{optimal_assignment, solve_assignment};
 use flowmatch::{Error, Points};
 use nalgebra::{Matrix2, SymmetricEigen};
 use rand::rngs::StdRng;

@@ -1,10 +1,10 @@
 //! Schedulers and the affine Gaussian path, checked against closed forms.
 
-use flowmatch::path::{AffinePath, Prediction};
-use flowmatch::scheduler::{
+use flowmatch::path::{
     validate_endpoints, CondOT, Cosine, LinearVP, Polynomial, Scheduler, SchedulerOutput, VariancePreserving,
     ENDPOINT_TOLERANCE,
 };
+use flowmatch::path::{AffinePath, Prediction};
 use flowmatch::{Error, Points};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -260,9 +260,9 @@ fn conversions_recover_the_pair_that_made_the_point() {
         let x1 = normal_points(&mut rng, n, d);
         let t: Vec<f64> = (0..n).map(|_| rng.gen_range(0.05..0.95)).collect();
         let ps = path.sample(&x0, &x1, &t).unwrap();
-        let data = path.convert(&ps.x_t, &t, &ps.dx_t, Prediction::Velocity, Prediction::Data).unwrap();
-        let noise = path.convert(&ps.x_t, &t, &ps.dx_t, Prediction::Velocity, Prediction::Noise).unwrap();
-        let score = path.convert(&ps.x_t, &t, &ps.dx_t, Prediction::Velocity, Prediction::Score).unwrap();
+        let data = path.convert(&ps.x_t, &t, &ps.target, Prediction::Velocity, Prediction::Data).unwrap();
+        let noise = path.convert(&ps.x_t, &t, &ps.target, Prediction::Velocity, Prediction::Noise).unwrap();
+        let score = path.convert(&ps.x_t, &t, &ps.target, Prediction::Velocity, Prediction::Score).unwrap();
         let expected_score = Points::from_fn(n, d, |i, j| -x0.row(i)[j] / path.scheduler().eval(t[i]).sigma);
         assert!(max_abs_diff(&data, &x1) < 1e-9, "{name}: velocity → data");
         assert!(max_abs_diff(&noise, &x0) < 1e-9, "{name}: velocity → noise");
@@ -273,7 +273,7 @@ fn conversions_recover_the_pair_that_made_the_point() {
         let direct = path.convert(&ps.x_t, &t, &x1, Prediction::Data, Prediction::Score).unwrap();
         assert!(max_abs_diff(&via, &direct) < 1e-9 * (1.0 + max_abs(&direct)), "{name}: composition");
         // The single-point version agrees with the batch version.
-        let one = path.convert_point(ps.x_t.row(3), t[3], ps.dx_t.row(3), Prediction::Velocity, Prediction::Data);
+        let one = path.convert_point(ps.x_t.row(3), t[3], ps.target.row(3), Prediction::Velocity, Prediction::Data);
         assert_eq!(one.unwrap(), data.row(3));
     }
 }
@@ -293,7 +293,7 @@ fn cond_ot_sample_closed_forms() {
     let t: Vec<f64> = (0..n).map(|_| rng.gen_range(0.0..1.0)).collect();
     let mid = path.sample(&x0, &x1, &t).unwrap();
     let diff = x1.plus_scaled(-1.0, &x0);
-    assert!(max_abs_diff(&mid.dx_t, &diff) < 1e-15);
+    assert!(max_abs_diff(&mid.target, &diff) < 1e-15);
     let expected = Points::from_fn(n, d, |i, j| t[i] * x1.row(i)[j] + (1.0 - t[i]) * x0.row(i)[j]);
     assert!(max_abs_diff(&mid.x_t, &expected) < 1e-15);
     assert_eq!(mid.t, t);
@@ -314,7 +314,7 @@ fn conditional_velocity_agrees_with_sampled_target() {
         let t: Vec<f64> = (0..n).map(|_| rng.gen_range(0.05..0.95)).collect();
         let ps = path.sample(&x0, &x1, &t).unwrap();
         let u = path.conditional_velocity(&ps.x_t, &x1, &t).unwrap();
-        let err = max_abs_diff(&u, &ps.dx_t) / (1.0 + max_abs(&ps.dx_t));
+        let err = max_abs_diff(&u, &ps.target) / (1.0 + max_abs(&ps.target));
         assert!(err < 1e-10, "{name}: relative error {err}");
     }
     // Singular at t = 1, where σ = 0.
@@ -397,5 +397,5 @@ fn boxed_schedulers_work_in_paths() {
     let s = path.sample(&x0, &x1, &[0.5]).unwrap();
     // α = 0.25, σ = 0.75, α̇ = 1, σ̇ = −1.
     assert!((s.x_t.row(0)[0] - 1.5).abs() < 1e-15);
-    assert!((s.dx_t.row(0)[0] - 2.0).abs() < 1e-15);
+    assert!((s.target.row(0)[0] - 2.0).abs() < 1e-15);
 }

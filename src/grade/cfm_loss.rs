@@ -12,7 +12,7 @@
 //! `fn cfm_loss(pred: &Points, x0: &Points, x1: &Points) -> f64`.
 
 use super::text::{self, close};
-use super::{Exercise, Verdict};
+use super::{Checker, Exercise};
 use crate::loss::mse;
 use crate::points::Points;
 use rand::rngs::StdRng;
@@ -20,45 +20,30 @@ use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use std::time::Duration;
 
+/// The function the student writes, as the checker takes it.
+pub type StudentFn = dyn Fn(&Points, &Points, &Points) -> f64 + Sync;
+
 /// Exercise 4: `cfm_loss`, 10 points.
-pub static EXERCISE: Exercise = Exercise {
-    number: 4,
-    name: "cfm_loss",
-    title: "The CFM loss: mean squared error between predictions and x1 − x0",
-    notebook: "7.4",
-    file: "exercises/04_cfm_loss.rs",
-    points: 10,
-    time_limit: Duration::from_secs(10),
-    hint: "the target of point i is x1_i − x0_i; square the difference pred − target in every coordinate \
+pub static EXERCISE: Checker<StudentFn> = Checker::new(
+    Exercise {
+        title: "The CFM loss: mean squared error between predictions and x1 − x0",
+        points: 10,
+        time_limit: Duration::from_secs(10),
+        hint: "the target of point i is x1_i − x0_i; square the difference pred − target in every coordinate \
            of every point, add them all up and divide by n·d, the number of points times the dimension \
            (a mean, not a sum, and no square root).",
-};
+        ..super::registered::cfm_loss
+    },
+    compare,
+);
 
-/// The function the student writes, as the checker takes it.
-pub type StudentFn<'a> = dyn Fn(&Points, &Points, &Points) -> f64 + 'a;
-
-/// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
-pub fn check<F>(f: F) -> Verdict
-where
-    F: Fn(&Points, &Points, &Points) -> f64 + Send + 'static,
-{
-    super::print(grade(f))
-}
-
-/// Grades `f` without printing, on a worker thread with the exercise's time limit.
-pub fn grade<F>(f: F) -> Verdict
-where
-    F: Fn(&Points, &Points, &Points) -> f64 + Send + 'static,
-{
-    super::judge(&EXERCISE, move || compare(&f))
-}
 
 fn gaussian(rng: &mut StdRng, n: usize, d: usize, scale: f64, shift: f64) -> Points {
     Points::from_fn(n, d, |_, _| scale * rng.sample::<f64, _>(StandardNormal) + shift)
 }
 
 /// Compares `f` with `mse(pred, x1 − x0)` on batches of several shapes, on the calling thread (no guard).
-pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
+fn compare(f: &StudentFn) -> Result<(), String> {
     let setup = |e: crate::Error| format!("the grader could not set up its test ({e})");
     let mut rng = StdRng::seed_from_u64(0x7404);
     for (n, d) in [(7usize, 2usize), (1, 1), (1, 3), (5, 1), (64, 2), (10, 5), (3, 2)] {

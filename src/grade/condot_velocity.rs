@@ -10,46 +10,31 @@
 //! The student writes `fn condot_velocity(x0: &[f64], x1: &[f64], t: f64) -> Vec<f64>`.
 
 use super::text::{self, close};
-use super::{Exercise, Verdict};
+use super::{Checker, Exercise};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use std::time::Duration;
 
-/// Exercise 2: `condot_velocity`, 10 points.
-pub static EXERCISE: Exercise = Exercise {
-    number: 2,
-    name: "condot_velocity",
-    title: "The CondOT target velocity u_t(x_t | x0, x1) = d/dt x_t",
-    notebook: "7.3",
-    file: "exercises/02_condot_velocity.rs",
-    points: 10,
-    time_limit: Duration::from_secs(10),
-    hint: "differentiate x_t = t·x1 + (1 − t)·x0 with respect to t: the velocity points from the noise x0 \
-           to the data x1 and does not depend on t, u = x1 − x0 (also at t = 1, so do not divide by 1 − t).",
-};
-
 /// The function the student writes, as the checker takes it.
-pub type StudentFn<'a> = dyn Fn(&[f64], &[f64], f64) -> Vec<f64> + 'a;
+pub type StudentFn = dyn Fn(&[f64], &[f64], f64) -> Vec<f64> + Sync;
 
-/// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
-pub fn check<F>(f: F) -> Verdict
-where
-    F: Fn(&[f64], &[f64], f64) -> Vec<f64> + Send + 'static,
-{
-    super::print(grade(f))
-}
+/// Exercise 2: `condot_velocity`, 10 points.
+pub static EXERCISE: Checker<StudentFn> = Checker::new(
+    Exercise {
+        title: "The CondOT target velocity u_t(x_t | x0, x1) = d/dt x_t",
+        points: 10,
+        time_limit: Duration::from_secs(10),
+        hint: "differentiate x_t = t·x1 + (1 − t)·x0 with respect to t: the velocity points from the noise x0 \
+           to the data x1 and does not depend on t, u = x1 − x0 (also at t = 1, so do not divide by 1 − t).",
+        ..super::registered::condot_velocity
+    },
+    compare,
+);
 
-/// Grades `f` without printing, on a worker thread with the exercise's time limit.
-pub fn grade<F>(f: F) -> Verdict
-where
-    F: Fn(&[f64], &[f64], f64) -> Vec<f64> + Send + 'static,
-{
-    super::judge(&EXERCISE, move || compare(&f))
-}
 
 /// Compares `f` with u = x₁ − x₀ on the calling thread (no guard).
-pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
+fn compare(f: &StudentFn) -> Result<(), String> {
     let mut cases: Vec<(Vec<f64>, Vec<f64>, f64)> = vec![(vec![0.0, 0.0], vec![2.0, 2.0], 0.25)];
     let mut rng = StdRng::seed_from_u64(0x7302);
     for d in [1usize, 2, 3, 5] {

@@ -13,45 +13,30 @@
 //! formula on time-dependent linear and nonlinear fields.
 
 use super::fields::{compare_one_step, Kind, OneStep, StepCase, Suspects, TestField};
-use super::{Exercise, Verdict};
+use super::{Checker, Exercise};
 use crate::field::VectorField;
 use crate::points::Points;
 use std::time::Duration;
 
-/// Exercise 5: `euler_step`, 10 points.
-pub static EXERCISE: Exercise = Exercise {
-    number: 5,
-    name: "euler_step",
-    title: "One Euler step x + h·u_t(x) on a batch",
-    notebook: "7.4",
-    file: "exercises/05_euler_step.rs",
-    points: 10,
-    time_limit: Duration::from_secs(10),
-    hint: "evaluate the field once, at the points x and the start time t (field.eval(x, t)), then move every \
-           point by h times its velocity: x + h·u_t(x) (x.plus_scaled(h, &u) does exactly that).",
-};
-
 /// The function the student writes, as the checker takes it.
-pub type StudentFn<'a> = dyn Fn(&dyn VectorField, &Points, f64, f64) -> Points + 'a;
+pub type StudentFn = dyn Fn(&dyn VectorField, &Points, f64, f64) -> Points + Sync;
 
-/// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
-pub fn check<F>(f: F) -> Verdict
-where
-    F: Fn(&dyn VectorField, &Points, f64, f64) -> Points + Send + 'static,
-{
-    super::print(grade(f))
-}
+/// Exercise 5: `euler_step`, 10 points.
+pub static EXERCISE: Checker<StudentFn> = Checker::new(
+    Exercise {
+        title: "One Euler step x + h·u_t(x) on a batch",
+        points: 10,
+        time_limit: Duration::from_secs(10),
+        hint: "evaluate the field once, at the points x and the start time t (field.eval(x, t)), then move every \
+           point by h times its velocity: x + h·u_t(x) (x.plus_scaled(h, &u) does exactly that).",
+        ..super::registered::euler_step
+    },
+    compare,
+);
 
-/// Grades `f` without printing, on a worker thread with the exercise's time limit.
-pub fn grade<F>(f: F) -> Verdict
-where
-    F: Fn(&dyn VectorField, &Points, f64, f64) -> Points + Send + 'static,
-{
-    super::judge(&EXERCISE, move || compare(&f))
-}
 
 /// Compares `f` with x + h u_t(x) on the calling thread (no guard).
-pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
+fn compare(f: &StudentFn) -> Result<(), String> {
     compare_one_step(f, &EULER)
 }
 

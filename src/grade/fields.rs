@@ -5,7 +5,7 @@
 //! combines its stages wrongly cannot agree by accident.
 
 use crate::error::Result;
-use crate::field::VectorField;
+use crate::field::{Time, VectorField};
 use crate::points::Points;
 use std::cell::Cell;
 
@@ -72,10 +72,11 @@ impl TestField {
 }
 
 impl VectorField for TestField {
-    fn eval_into(&self, x: &Points, t: f64, out: &mut Points) -> Result<()> {
+    fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
+        let t = t.rows(x.len(), "a test field")?;
         self.evals.set(self.evals.get() + 1);
-        for (xi, oi) in x.rows().zip(out.rows_mut()) {
-            oi.copy_from_slice(&self.at(xi, t));
+        for (i, (xi, oi)) in x.rows().zip(out.rows_mut()).enumerate() {
+            oi.copy_from_slice(&self.at(xi, t.at(i)));
         }
         Ok(())
     }

@@ -18,51 +18,36 @@
 //!
 //! The student writes
 //! `fn gaussian_velocity(x: &[f64], z: &[f64], alpha: f64, beta: f64, d_alpha: f64, d_beta: f64) -> Vec<f64>`;
-//! the checker feeds it the schedules of [`crate::scheduler`] (CondOT,
+//! the checker feeds it the schedules of [`crate::path::scheduler`] (CondOT,
 //! polynomial, variance preserving, linear VP, cosine) and random
 //! coefficients, then checks the CondOT limit against (z − x)/(1 − t) at
 //! t = 0, 0.5, 0.9 and 0.999.
 
 use super::text::{self, close};
-use super::{Exercise, Verdict};
-use crate::scheduler::{CondOT, Cosine, LinearVP, Polynomial, Scheduler, VariancePreserving};
+use super::{Checker, Exercise};
+use crate::path::{CondOT, Cosine, LinearVP, Polynomial, Scheduler, VariancePreserving};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use std::time::Duration;
 
+/// The function the student writes, as the checker takes it.
+pub type StudentFn = dyn Fn(&[f64], &[f64], f64, f64, f64, f64) -> Vec<f64> + Sync;
+
 /// Exercise 3: `gaussian_velocity`, 10 points.
-pub static EXERCISE: Exercise = Exercise {
-    number: 3,
-    name: "gaussian_velocity",
-    title: "The conditional velocity of a Gaussian path, u_t(x | z) = (α̇ − (β̇/β)α) z + (β̇/β) x",
-    notebook: "7.3",
-    file: "exercises/03_gaussian_velocity.rs",
-    points: 10,
-    time_limit: Duration::from_secs(10),
-    hint: "write x = α·z + β·x0, solve it for the noise x0 = (x − α·z)/β and put that into the velocity \
+pub static EXERCISE: Checker<StudentFn> = Checker::new(
+    Exercise {
+        title: "The conditional velocity of a Gaussian path, u_t(x | z) = (α̇ − (β̇/β)α) z + (β̇/β) x",
+        points: 10,
+        time_limit: Duration::from_secs(10),
+        hint: "write x = α·z + β·x0, solve it for the noise x0 = (x − α·z)/β and put that into the velocity \
            α̇·z + β̇·x0: u = (α̇ − (β̇/β)·α)·z + (β̇/β)·x, coordinate by coordinate. With α = t, β = 1 − t, \
            α̇ = 1, β̇ = −1 it must give (z − x)/(1 − t).",
-};
+        ..super::registered::gaussian_velocity
+    },
+    compare,
+);
 
-/// The function the student writes, as the checker takes it.
-pub type StudentFn<'a> = dyn Fn(&[f64], &[f64], f64, f64, f64, f64) -> Vec<f64> + 'a;
-
-/// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
-pub fn check<F>(f: F) -> Verdict
-where
-    F: Fn(&[f64], &[f64], f64, f64, f64, f64) -> Vec<f64> + Send + 'static,
-{
-    super::print(grade(f))
-}
-
-/// Grades `f` without printing, on a worker thread with the exercise's time limit.
-pub fn grade<F>(f: F) -> Verdict
-where
-    F: Fn(&[f64], &[f64], f64, f64, f64, f64) -> Vec<f64> + Send + 'static,
-{
-    super::judge(&EXERCISE, move || compare(&f))
-}
 
 /// (α, β, α̇, β̇) and where they came from, for the messages.
 struct Coefficients {
@@ -81,7 +66,7 @@ fn reference(x: &[f64], z: &[f64], c: &Coefficients) -> Vec<f64> {
 
 /// Compares `f` with u_t(x | z) = (α̇ − (β̇/β) α) z + (β̇/β) x, then with the CondOT
 /// limit (z − x)/(1 − t), on the calling thread (no guard).
-pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
+fn compare(f: &StudentFn) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(0x7303);
     let mut coefficients = Vec::new();
     let vp = VariancePreserving::default();

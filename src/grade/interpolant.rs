@@ -13,43 +13,28 @@
 //! 1, 2, 3 and 5 at t = 0, t = 1, t close to 1 and random times.
 
 use super::text::{self, close};
-use super::{Exercise, Verdict};
+use super::{Checker, Exercise};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use std::time::Duration;
 
-/// Exercise 1: `interpolant`, 10 points.
-pub static EXERCISE: Exercise = Exercise {
-    number: 1,
-    name: "interpolant",
-    title: "The CondOT interpolant x_t = t·x1 + (1 − t)·x0",
-    notebook: "7.3",
-    file: "exercises/01_interpolant.rs",
-    points: 10,
-    time_limit: Duration::from_secs(10),
-    hint: "x_t runs in a straight line from the noise x0 (at t = 0) to the data point x1 (at t = 1): \
-           coordinate by coordinate, x_t = t·x1 + (1 − t)·x0. Return one number per coordinate.",
-};
-
 /// The function the student writes, as the checker takes it.
-pub type StudentFn<'a> = dyn Fn(&[f64], &[f64], f64) -> Vec<f64> + 'a;
+pub type StudentFn = dyn Fn(&[f64], &[f64], f64) -> Vec<f64> + Sync;
 
-/// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
-pub fn check<F>(f: F) -> Verdict
-where
-    F: Fn(&[f64], &[f64], f64) -> Vec<f64> + Send + 'static,
-{
-    super::print(grade(f))
-}
+/// Exercise 1: `interpolant`, 10 points.
+pub static EXERCISE: Checker<StudentFn> = Checker::new(
+    Exercise {
+        title: "The CondOT interpolant x_t = t·x1 + (1 − t)·x0",
+        points: 10,
+        time_limit: Duration::from_secs(10),
+        hint: "x_t runs in a straight line from the noise x0 (at t = 0) to the data point x1 (at t = 1): \
+           coordinate by coordinate, x_t = t·x1 + (1 − t)·x0. Return one number per coordinate.",
+        ..super::registered::interpolant
+    },
+    compare,
+);
 
-/// Grades `f` without printing, on a worker thread with the exercise's time limit.
-pub fn grade<F>(f: F) -> Verdict
-where
-    F: Fn(&[f64], &[f64], f64) -> Vec<f64> + Send + 'static,
-{
-    super::judge(&EXERCISE, move || compare(&f))
-}
 
 /// The reference: x_t = t x₁ + (1 − t) x₀.
 fn expected(x0: &[f64], x1: &[f64], t: f64) -> Vec<f64> {
@@ -58,7 +43,7 @@ fn expected(x0: &[f64], x1: &[f64], t: f64) -> Vec<f64> {
 
 /// Compares `f` with x_t = t x₁ + (1 − t) x₀ on the calling thread (no guard):
 /// `Err` says on which input `f` was wrong, what it returned and what was expected.
-pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
+fn compare(f: &StudentFn) -> Result<(), String> {
     let mut cases: Vec<(Vec<f64>, Vec<f64>, f64)> = vec![(vec![0.0, 0.0], vec![2.0, 2.0], 0.25)];
     let mut rng = StdRng::seed_from_u64(0x7301);
     for d in [1usize, 2, 3, 5] {

@@ -14,45 +14,30 @@
 //! `fn midpoint_step(field: &dyn VectorField, x: &Points, t: f64, h: f64) -> Points`.
 
 use super::fields::{compare_one_step, Kind, OneStep, StepCase, Suspects, TestField};
-use super::{Exercise, Verdict};
+use super::{Checker, Exercise};
 use crate::field::VectorField;
 use crate::points::Points;
 use std::time::Duration;
 
-/// Exercise 6: `midpoint_step`, 10 points.
-pub static EXERCISE: Exercise = Exercise {
-    number: 6,
-    name: "midpoint_step",
-    title: "One midpoint step x + h·u_{t+h/2}(x + (h/2)·u_t(x)) on a batch",
-    notebook: "7.4",
-    file: "exercises/06_midpoint_step.rs",
-    points: 10,
-    time_limit: Duration::from_secs(10),
-    hint: "two evaluations: k1 = u_t(x) at the start, then the half step x_mid = x + (h/2)·k1, then \
-           k2 = u at x_mid and at the middle time t + h/2; the result is x + h·k2 (the whole step, from x).",
-};
-
 /// The function the student writes, as the checker takes it.
-pub type StudentFn<'a> = dyn Fn(&dyn VectorField, &Points, f64, f64) -> Points + 'a;
+pub type StudentFn = dyn Fn(&dyn VectorField, &Points, f64, f64) -> Points + Sync;
 
-/// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
-pub fn check<F>(f: F) -> Verdict
-where
-    F: Fn(&dyn VectorField, &Points, f64, f64) -> Points + Send + 'static,
-{
-    super::print(grade(f))
-}
+/// Exercise 6: `midpoint_step`, 10 points.
+pub static EXERCISE: Checker<StudentFn> = Checker::new(
+    Exercise {
+        title: "One midpoint step x + h·u_{t+h/2}(x + (h/2)·u_t(x)) on a batch",
+        points: 10,
+        time_limit: Duration::from_secs(10),
+        hint: "two evaluations: k1 = u_t(x) at the start, then the half step x_mid = x + (h/2)·k1, then \
+           k2 = u at x_mid and at the middle time t + h/2; the result is x + h·k2 (the whole step, from x).",
+        ..super::registered::midpoint_step
+    },
+    compare,
+);
 
-/// Grades `f` without printing, on a worker thread with the exercise's time limit.
-pub fn grade<F>(f: F) -> Verdict
-where
-    F: Fn(&dyn VectorField, &Points, f64, f64) -> Points + Send + 'static,
-{
-    super::judge(&EXERCISE, move || compare(&f))
-}
 
 /// Compares `f` with x + h u_{t+h/2}(x + (h/2) u_t(x)) on the calling thread (no guard).
-pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
+fn compare(f: &StudentFn) -> Result<(), String> {
     compare_one_step(f, &MIDPOINT)
 }
 

@@ -1,4 +1,8 @@
-//! Graded exercises: one checker per exercise, shared by every place that grades.
+//! Graded exercises: one registry, one generic checker, one file per exercise.
+//!
+//! ```text
+//! verdict(f) = pass   ⇔   f(input) ≈ reference(input) for every test input (fixed seeds, edge times included)
+//! ```
 //!
 //! An exercise asks for one plain function (a formula from the lecture, a
 //! solver step, a training step). Its checker calls that function on many
@@ -6,22 +10,34 @@
 //! t = 0 and t close to 1, and compares every answer with the library's own
 //! reference. The same checker serves three callers:
 //!
-//! * the check cell of a notebook: `flowmatch::grade::interpolant::check(interpolant);`
-//!   prints the verdict with a hint and returns it;
+//! * the check cell of a notebook: `check!(interpolant);` (short for
+//!   `flowmatch::grade::interpolant::EXERCISE.check(&interpolant)`) prints the
+//!   verdict with a hint and returns it;
 //! * the `course grade [EXERCISE]` command, which grades the files in
 //!   `exercises/` and prints a score table;
 //! * the repository's tests, which grade `solutions/` (must pass), the
 //!   untouched stubs (must be "not yet solved") and typical wrong answers
 //!   (must fail).
 //!
-//! Every exercise module has the same four items:
+//! ## One list, one checker
 //!
-//! | item | what it does |
+//! [`for_each_exercise!`](crate::for_each_exercise) (in `registry.rs`) is the
+//! list of exercises: one line each, with its number, name, topic and file.
+//! This module, the `course grade` command and the grading tests all expand
+//! it, so adding an exercise means writing its files (the stub in
+//! `exercises/<topic>/`, the solution in `solutions/<topic>/`, typical wrong
+//! answers in `tests/fixtures/wrong/<topic>/`, and its checker here) plus
+//! one line in the list.
+//!
+//! Each checker file defines `EXERCISE`, a [`Checker`] holding the
+//! exercise's title, points, time limit, hint and its comparison with the
+//! reference. The generic [`Checker`] does the rest:
+//!
+//! | method | what it does |
 //! | --- | --- |
-//! | `EXERCISE` | number, name, notebook, points, time limit and a hint |
-//! | `check(f)` | grades `f`, prints the verdict, returns the [`Verdict`] (notebook cells) |
-//! | `grade(f)` | grades `f` silently (the `course` command, tests) |
-//! | `compare(&f)` | the bare comparison, on the calling thread: `Ok(())` or what was wrong |
+//! | `EXERCISE.check(&f)` | grades `f`, prints the verdict, returns the [`Verdict`] (notebook cells) |
+//! | `EXERCISE.grade(&f)` | grades `f` silently (the `course` command, tests) |
+//! | `EXERCISE.compare(&f)` | the bare comparison, on the calling thread: `Ok(())` or what was wrong |
 //!
 //! | # | module | notebook | points | the student writes |
 //! | --- | --- | --- | --- | --- |
@@ -51,29 +67,43 @@
 //! A stack overflow (endless recursion) aborts the whole process: Rust
 //! cannot catch it on any thread.
 //!
-//! [`notebook`] makes the student and instructor copies of the notebooks from
-//! one source (`course sync`).
+//! The student and instructor copies of the notebooks are course tooling, not
+//! grading: see [`crate::course`].
 
 use std::fmt;
 use std::time::Duration;
 
-pub mod cfm_loss;
-pub mod condot_velocity;
-pub mod euler_step;
-pub mod gaussian_velocity;
-pub mod interpolant;
-pub mod midpoint_step;
-pub mod notebook;
-pub mod sample_euler;
-pub mod train_step;
-
+mod checker;
 mod fields;
 mod guard;
+mod registry;
 mod text;
 
+pub use checker::Checker;
 pub use guard::{run_guarded, Guarded};
 
-/// What describes one exercise: where it lives, what it is worth, and a hint.
+/// Declares every exercise of the registry: its checker module, its place in
+/// the course ([`Exercise::registered`]) and the list [`EXERCISES`].
+macro_rules! declare_exercises {
+    ($($number:literal $name:ident $topic:literal $file:literal;)*) => {
+        $(pub mod $name;)*
+
+        /// Each exercise's place in the course, from the registry; its checker adds the rest.
+        #[allow(non_upper_case_globals)]
+        mod registered {
+            $(pub(super) const $name: super::Exercise =
+                super::Exercise::registered($number, stringify!($name), $topic, concat!("exercises/", $file));)*
+        }
+
+        /// Every exercise, in course order (the order of the registry).
+        pub static EXERCISES: &[&Exercise] = &[$(&$name::EXERCISE.exercise),*];
+    };
+}
+
+crate::for_each_exercise!(declare_exercises);
+
+/// What describes one exercise: where it lives (from the registry), what it is
+/// worth, and a hint (from its checker).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Exercise {
     /// 1-based position in the course.
@@ -94,17 +124,13 @@ pub struct Exercise {
     pub hint: &'static str,
 }
 
-/// Every exercise, in course order.
-pub static EXERCISES: [&Exercise; 8] = [
-    &interpolant::EXERCISE,
-    &condot_velocity::EXERCISE,
-    &gaussian_velocity::EXERCISE,
-    &cfm_loss::EXERCISE,
-    &euler_step::EXERCISE,
-    &midpoint_step::EXERCISE,
-    &train_step::EXERCISE,
-    &sample_euler::EXERCISE,
-];
+impl Exercise {
+    /// An exercise as the registry places it: number, name, notebook and file; the
+    /// checker fills in the title, points, time limit and hint.
+    pub const fn registered(number: usize, name: &'static str, notebook: &'static str, file: &'static str) -> Self {
+        Exercise { number, name, title: "", notebook, file, points: 0, time_limit: Duration::ZERO, hint: "" }
+    }
+}
 
 /// Finds an exercise by name (`"interpolant"`), number (`"1"`, `"01"`) or file
 /// stem (`"01_interpolant"`), ignoring case.

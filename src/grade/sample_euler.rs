@@ -13,7 +13,7 @@
 
 use super::fields::{Kind, TestField};
 use super::text;
-use super::{Exercise, Verdict};
+use super::{Checker, Exercise};
 use crate::field::VectorField;
 use crate::points::Points;
 use crate::solver::{solve, Method, TimeGrid};
@@ -22,37 +22,22 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use std::time::Duration;
 
-/// Exercise 8: `sample_euler`, 10 points.
-pub static EXERCISE: Exercise = Exercise {
-    number: 8,
-    name: "sample_euler",
-    title: "Generating samples: K Euler steps from t = 0 to t = 1",
-    notebook: "7.4",
-    file: "exercises/08_sample_euler.rs",
-    points: 10,
-    time_limit: Duration::from_secs(10),
-    hint: "take exactly `steps` Euler steps of size h = 1/steps, starting from x0 at t = 0; step k starts \
-           at t = k·h and uses the velocity there, x ← x + h·u_t(x), so the last step ends at t = 1.",
-};
-
 /// The function the student writes, as the checker takes it.
-pub type StudentFn<'a> = dyn Fn(&dyn VectorField, &Points, usize) -> Points + 'a;
+pub type StudentFn = dyn Fn(&dyn VectorField, &Points, usize) -> Points + Sync;
 
-/// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
-pub fn check<F>(f: F) -> Verdict
-where
-    F: Fn(&dyn VectorField, &Points, usize) -> Points + Send + 'static,
-{
-    super::print(grade(f))
-}
+/// Exercise 8: `sample_euler`, 10 points.
+pub static EXERCISE: Checker<StudentFn> = Checker::new(
+    Exercise {
+        title: "Generating samples: K Euler steps from t = 0 to t = 1",
+        points: 10,
+        time_limit: Duration::from_secs(10),
+        hint: "take exactly `steps` Euler steps of size h = 1/steps, starting from x0 at t = 0; step k starts \
+           at t = k·h and uses the velocity there, x ← x + h·u_t(x), so the last step ends at t = 1.",
+        ..super::registered::sample_euler
+    },
+    compare,
+);
 
-/// Grades `f` without printing, on a worker thread with the exercise's time limit.
-pub fn grade<F>(f: F) -> Verdict
-where
-    F: Fn(&dyn VectorField, &Points, usize) -> Points + Send + 'static,
-{
-    super::judge(&EXERCISE, move || compare(&f))
-}
 
 /// `count` Euler steps of size `h`, step k evaluated at `time(k)`.
 fn euler(field: &TestField, x0: &Points, count: usize, h: f64, time: impl Fn(usize) -> f64) -> Vec<f64> {
@@ -65,7 +50,7 @@ fn euler(field: &TestField, x0: &Points, count: usize, h: f64, time: impl Fn(usi
 }
 
 /// Compares `f` with the library's Euler solver from t = 0 to t = 1, on the calling thread (no guard).
-pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
+fn compare(f: &StudentFn) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(0x7408);
     let cases = [
         (Kind::Linear, 3usize, 2usize, 1usize),
@@ -80,7 +65,7 @@ pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
         let x0 = Points::from_fn(n, d, |_, _| StandardNormal.sample(&mut rng));
         let grid =
             TimeGrid::uniform(0.0, 1.0, steps).map_err(|e| format!("the grader could not set up its test ({e})"))?;
-        let want = solve(&field, &x0, &grid, &Method::Euler)
+        let want = solve(&field, &x0, &grid, Method::Euler)
             .map_err(|e| format!("the grader could not set up its test ({e})"))?
             .final_state;
         field.reset();

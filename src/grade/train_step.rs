@@ -12,9 +12,9 @@
 //!
 //! The student writes
 //! `fn train_step(model: &mut dyn TrainableModel, x0: &Points, x1: &Points, t: &[f64], opt: &OptimizerConfig) -> f64`,
-//! which puts the batch in a [`TrainBatch`] (no labels), calls
-//! [`TrainableModel::train_step`] once and returns what it returns: the loss
-//! before the update.
+//! which puts the batch in a [`PathSample`] (no labels), calls
+//! [`TrainableModel::train_step`] once on it (as a [`Batch::Regression`]) and
+//! returns what it returns: the loss before the update.
 //!
 //! The checker trains a fresh `Net::mlp(2, 32)` on one fixed batch (t = 0,
 //! t = 1 and t close to 1 included) by calling the student's function 30
@@ -26,66 +26,51 @@
 //! on a one-dimensional model checks that nothing assumes d = 2.
 
 use super::text::{self, close};
-use super::{Exercise, Verdict};
-use crate::model::{MlpConfig, Net, OptimizerConfig, OptimizerKind, TrainBatch, TrainableModel};
+use super::{Checker, Exercise};
+use crate::loss::Batch;
+use crate::nn::{MlpConfig, Net, OptimizerConfig, OptimizerKind, TrainableModel};
+use crate::path::PathSample;
 use crate::points::Points;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 use std::time::Duration;
 
+/// The function the student writes, as the checker takes it.
+pub type StudentFn = dyn Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + Sync;
+
 /// Exercise 7: `train_step`, 20 points.
-pub static EXERCISE: Exercise = Exercise {
-    number: 7,
-    name: "train_step",
-    title: "One CFM training step: build x_t and the target, then call model.train_step",
-    notebook: "7.4",
-    file: "exercises/07_train_step.rs",
-    points: 20,
-    time_limit: Duration::from_secs(60),
-    hint: "row i of x_t is t[i]·x1_i + (1 − t[i])·x0_i (each row has its own time) and its target is \
-           x1_i − x0_i; put them in TrainBatch { x_t, t: t.to_vec(), target, cond: None }, call \
-           model.train_step(&batch, opt) exactly once and return the loss it gives back.",
-};
+pub static EXERCISE: Checker<StudentFn> = Checker::new(
+    Exercise {
+        title: "One CFM training step: build x_t and the target, then call model.train_step",
+        points: 20,
+        time_limit: Duration::from_secs(60),
+        hint: "row i of x_t is t[i]·x1_i + (1 − t[i])·x0_i (each row has its own time) and its target is \
+           x1_i − x0_i; put them in PathSample { x0: x0.clone(), x1: x1.clone(), t: t.to_vec(), x_t, target, \
+           labels: None }, call model.train_step(&Batch::Regression(sample), opt) exactly once and return the \
+           loss it gives back.",
+        ..super::registered::train_step
+    },
+    compare,
+);
 
 /// Calls of the student's function in the main run.
 const STEPS: usize = 30;
 /// The true loss must end below this fraction of where it started.
 const MAX_RATIO: f64 = 0.7;
 
-/// The function the student writes, as the checker takes it.
-pub type StudentFn<'a> = dyn Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + 'a;
-
-/// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
-pub fn check<F>(f: F) -> Verdict
-where
-    F: Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + Send + 'static,
-{
-    super::print(grade(f))
-}
-
-/// Grades `f` without printing, on a worker thread with the exercise's time limit.
-pub fn grade<F>(f: F) -> Verdict
-where
-    F: Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + Send + 'static,
-{
-    super::judge(&EXERCISE, move || compare(&f))
-}
 
 /// The regression batch with x_t = a_i x₁ + b_i x₀ and target = c (x₁ − x₀), (a_i, b_i) from `coef(t_i)`.
-fn batch(x0: &Points, x1: &Points, t: &[f64], coef: impl Fn(f64) -> (f64, f64), sign: f64) -> TrainBatch {
-    let (n, d) = x0.shape();
-    let x_t = Points::from_fn(n, d, |i, j| {
-        let (a, b) = coef(t[i]);
-        a * x1.row(i)[j] + b * x0.row(i)[j]
-    });
-    let target = Points::from_fn(n, d, |i, j| sign * (x1.row(i)[j] - x0.row(i)[j]));
-    TrainBatch { x_t, t: t.to_vec(), target, cond: None }
+fn batch(x0: &Points, x1: &Points, t: &[f64], coef: impl Fn(f64) -> (f64, f64), sign: f64) -> Batch {
+    let (a, b): (Vec<f64>, Vec<f64>) = t.iter().map(|&s| coef(s)).unzip();
+    let x_t = x1.scale_rows(&a) + x0.scale_rows(&b);
+    let target = sign * (x1 - x0);
+    Batch::Regression(PathSample { x0: x0.clone(), x1: x1.clone(), t: t.to_vec(), x_t, target, labels: None })
 }
 
 /// One training run: `calls` calls of `f` on a fixed batch of `n` points in `dim` dimensions.
 /// Returns the true loss before the first and after the last call.
-fn run(f: &StudentFn<'_>, dim: usize, n: usize, calls: usize, seed: u64) -> Result<(f64, f64), String> {
+fn run(f: &StudentFn, dim: usize, n: usize, calls: usize, seed: u64) -> Result<(f64, f64), String> {
     let setup = |e: crate::Error| format!("the grader could not set up its test ({e})");
     let mut rng = StdRng::seed_from_u64(seed);
     let mut model = Net::mlp_with(dim, 32, MlpConfig { seed, ..MlpConfig::default() }).map_err(setup)?;
@@ -140,7 +125,7 @@ fn run(f: &StudentFn<'_>, dim: usize, n: usize, calls: usize, seed: u64) -> Resu
 
 /// Trains fresh models with `f` and checks the returned losses, the number of
 /// optimiser steps and the drop of the true CFM loss, on the calling thread (no guard).
-pub fn compare(f: &StudentFn<'_>) -> Result<(), String> {
+fn compare(f: &StudentFn) -> Result<(), String> {
     let (first, last) = run(f, 2, 128, STEPS, 0x7407)?;
     let dropped = last < MAX_RATIO * first;
     if !dropped {

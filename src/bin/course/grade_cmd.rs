@@ -1,8 +1,9 @@
 //! `course grade [EXERCISE...]`: grades the exercise files in `exercises/`.
 //!
 //! The exercise files are compiled into this binary (the `#[path]` modules
-//! below), so editing an exercise and running the command again grades the
-//! new code. Each exercise is graded by its checker in `flowmatch::grade`, on
+//! that `exercise_files!` declares from the registry,
+//! `flowmatch::for_each_exercise!`), so editing an exercise and running the
+//! command again grades the new code. Each exercise is graded by its checker in `flowmatch::grade`, on
 //! a worker thread with a time limit: a panic, a `todo!()` or an endless loop
 //! in one exercise is reported for that exercise and the others are still
 //! graded. Prints a score table and, for every exercise that does not pass,
@@ -11,30 +12,27 @@
 
 use flowmatch::grade::{self, Exercise, Verdict};
 
-#[allow(unused_variables)]
-#[path = "../../../exercises/01_interpolant.rs"]
-mod ex01_interpolant;
-#[allow(unused_variables)]
-#[path = "../../../exercises/02_condot_velocity.rs"]
-mod ex02_condot_velocity;
-#[allow(unused_variables)]
-#[path = "../../../exercises/03_gaussian_velocity.rs"]
-mod ex03_gaussian_velocity;
-#[allow(unused_variables)]
-#[path = "../../../exercises/04_cfm_loss.rs"]
-mod ex04_cfm_loss;
-#[allow(unused_variables)]
-#[path = "../../../exercises/05_euler_step.rs"]
-mod ex05_euler_step;
-#[allow(unused_variables)]
-#[path = "../../../exercises/06_midpoint_step.rs"]
-mod ex06_midpoint_step;
-#[allow(unused_variables)]
-#[path = "../../../exercises/07_train_step.rs"]
-mod ex07_train_step;
-#[allow(unused_variables)]
-#[path = "../../../exercises/08_sample_euler.rs"]
-mod ex08_sample_euler;
+/// Compiles every exercise file of the registry into this binary (`exercises::<name>`)
+/// and lists each exercise with the call that grades it.
+macro_rules! exercise_files {
+    ($($number:literal $name:ident $topic:literal $file:literal;)*) => {
+        #[path = "../../../exercises"]
+        mod exercises {
+            $(
+                #[allow(unused_variables, unused_imports)]
+                #[path = $file]
+                pub mod $name;
+            )*
+        }
+
+        /// Every exercise with its grader, in course order.
+        fn graders() -> Vec<Grader> {
+            vec![$((&grade::$name::EXERCISE.exercise, || grade::$name::EXERCISE.grade(&exercises::$name::$name))),*]
+        }
+    };
+}
+
+flowmatch::for_each_exercise!(exercise_files);
 
 const USAGE: &str = "\
 course grade - grade your solutions in exercises/
@@ -49,22 +47,6 @@ USAGE:
 
 /// An exercise and the call that grades the student's function for it.
 type Grader = (&'static Exercise, fn() -> Verdict);
-
-/// Every exercise with its grader, in course order.
-fn graders() -> [Grader; 8] {
-    [
-        (&grade::interpolant::EXERCISE, || grade::interpolant::grade(ex01_interpolant::interpolant)),
-        (&grade::condot_velocity::EXERCISE, || grade::condot_velocity::grade(ex02_condot_velocity::condot_velocity)),
-        (&grade::gaussian_velocity::EXERCISE, || {
-            grade::gaussian_velocity::grade(ex03_gaussian_velocity::gaussian_velocity)
-        }),
-        (&grade::cfm_loss::EXERCISE, || grade::cfm_loss::grade(ex04_cfm_loss::cfm_loss)),
-        (&grade::euler_step::EXERCISE, || grade::euler_step::grade(ex05_euler_step::euler_step)),
-        (&grade::midpoint_step::EXERCISE, || grade::midpoint_step::grade(ex06_midpoint_step::midpoint_step)),
-        (&grade::train_step::EXERCISE, || grade::train_step::grade(ex07_train_step::train_step)),
-        (&grade::sample_euler::EXERCISE, || grade::sample_euler::grade(ex08_sample_euler::sample_euler)),
-    ]
-}
 
 fn list() -> String {
     let mut out = String::from(" #  exercise           notebook  points  file\n");

@@ -4,11 +4,11 @@
 //! `notebooks/<name>.ipynb` (solution regions replaced by `todo!()`, cells
 //! tagged `solution` dropped) and an instructor copy
 //! `notebooks/solutions/<name>.ipynb` (everything kept), both with their
-//! outputs cleared; see `flowmatch::grade::notebook`. `--check` writes
+//! outputs cleared; see `flowmatch::course::notebook`. `--check` writes
 //! nothing and exits 1 when a copy is missing or differs from what its source
 //! gives now (CI runs it, and so does the `grading` test).
 
-use flowmatch::grade::notebook;
+use flowmatch::course::notebook;
 use std::path::Path;
 
 const USAGE: &str = "\

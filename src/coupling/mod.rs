@@ -1,0 +1,43 @@
+//! Couplings: how a batch of noise x₀ is paired with a batch of data x₁.
+//!
+//! ```text
+//! π(x₀, x₁) with marginals p₀ and p₁;   independent: π = p₀ ⊗ p₁;   minibatch OT: x₁ ← x₁[σ*], σ* from crate::ot
+//! ```
+//!
+//! Conditional Flow Matching regresses the velocity of the path between each
+//! pair (x₀, x₁). Any joint distribution π(x₀, x₁) whose marginals are the
+//! source p₀ and the target p₁ gives a valid objective; the coupling decides
+//! which one. The independent coupling π = p₀ ⊗ p₁ keeps the draws as they
+//! come. A minibatch optimal-transport coupling (topic 7.2) re-pairs them to
+//! shorten the paths; it plugs in through the same [`Coupling`] trait.
+
+use crate::error::Result;
+use crate::points::Points;
+use rand::RngCore;
+
+/// Pairs a batch of source points with a batch of target points, row by row.
+///
+/// A coupling reorders the targets and their labels together, so a label always
+/// stays with its point.
+pub trait Coupling {
+    /// A short name for logs and tables, e.g. `"independent"`.
+    fn name(&self) -> String;
+
+    /// Reorders the rows of `x1` (and its `labels`, when given) so that row i of
+    /// `x0` and row i of `x1` form a pair drawn from the coupling π(x₀, x₁).
+    fn pair(&self, x0: &Points, x1: &mut Points, labels: Option<&mut [usize]>, rng: &mut dyn RngCore) -> Result<()>;
+}
+
+/// The independent coupling π(x₀, x₁) = p₀(x₀) p₁(x₁): independent draws are already pairs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Independent;
+
+impl Coupling for Independent {
+    fn name(&self) -> String {
+        "independent".into()
+    }
+
+    fn pair(&self, x0: &Points, x1: &mut Points, _labels: Option<&mut [usize]>, _rng: &mut dyn RngCore) -> Result<()> {
+        x0.check_same_shape(x1, "the pair (x0, x1) of a coupling")
+    }
+}

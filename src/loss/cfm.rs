@@ -1,0 +1,321 @@
+//! Conditional Flow Matching: the regression batch on an affine path, and the objective the trainer draws from.
+//!
+//! ```text
+//! L_CFM(θ) = E_{t ~ p(t), (x₀, x₁) ~ π, x_t = α_t x₁ + σ_t x₀ (+ σ ε)} ‖v_θ(x_t, t) − (α̇_t x₁ + σ̇_t x₀)‖²
+//! ```
+
+use super::{Batch, Objective};
+use crate::coupling::{Coupling, Independent};
+use crate::data::{Dataset, StandardGaussian};
+use crate::error::{Error, Result};
+use crate::path::{AffinePath, CondOT, PathSample, Scheduler};
+use crate::points::Points;
+use rand::{Rng, RngCore};
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+
+/// How the training times t are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub enum TimeSampler {
+    /// t ~ U(0, 1).
+    #[default]
+    Uniform,
+    /// t = sigmoid(m + s·z), z ~ N(0, 1): more weight in the middle of the path (s > 0).
+    LogitNormal {
+        /// Location m of the normal before the sigmoid.
+        mean: f64,
+        /// Scale s > 0 of the normal before the sigmoid.
+        std: f64,
+    },
+}
+
+impl TimeSampler {
+    /// The logit-normal sampler with m = 0, s = 1.
+    pub fn logit_normal() -> Self {
+        TimeSampler::LogitNormal { mean: 0.0, std: 1.0 }
+    }
+
+    /// Errors unless the parameters are finite and `std > 0`.
+    pub fn validate(&self) -> Result<()> {
+        if let TimeSampler::LogitNormal { mean, std } = *self {
+            if !(mean.is_finite() && std.is_finite() && std > 0.0) {
+                return Err(Error::invalid(
+                    "logit-normal time sampler",
+                    format!("mean = {mean}, std = {std}: both must be finite and std > 0 (try mean 0, std 1)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Draws `n` times in [0, 1].
+    pub fn sample(&self, n: usize, rng: &mut dyn RngCore) -> Vec<f64> {
+        match *self {
+            TimeSampler::Uniform => (0..n).map(|_| rng.gen::<f64>()).collect(),
+            TimeSampler::LogitNormal { mean, std } => (0..n)
+                .map(|_| {
+                    let z: f64 = rng.sample(StandardNormal);
+                    1.0 / (1.0 + (-(mean + std * z)).exp())
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The CFM objective on an affine path, with optional extra noise σ (I-CFM) and a time sampler.
+///
+/// It is not generic, so notebook cells use the copy compiled (optimised) in the library.
+#[derive(Debug)]
+pub struct Cfm {
+    path: AffinePath<Box<dyn Scheduler>>,
+    sigma: f64,
+    time: TimeSampler,
+}
+
+impl Cfm {
+    /// CFM on the CondOT path x_t = t x₁ + (1 − t) x₀, target x₁ − x₀.
+    pub fn condot() -> Self {
+        Cfm::new(CondOT).expect("CondOT hits its endpoints")
+    }
+
+    /// I-CFM (TorchCFM's `ConditionalFlowMatcher`): x_t = t x₁ + (1 − t) x₀ + σ ε, target x₁ − x₀.
+    pub fn icfm(sigma: f64) -> Result<Self> {
+        Cfm::condot().with_sigma(sigma)
+    }
+
+    /// CFM on the affine path of `scheduler`, no extra noise, t ~ U(0, 1).
+    pub fn new(scheduler: impl Scheduler + 'static) -> Result<Self> {
+        let boxed: Box<dyn Scheduler> = Box::new(scheduler);
+        Ok(Cfm { path: AffinePath::new(boxed)?, sigma: 0.0, time: TimeSampler::Uniform })
+    }
+
+    /// Adds Gaussian noise of standard deviation σ ≥ 0 around every conditional path point.
+    pub fn with_sigma(mut self, sigma: f64) -> Result<Self> {
+        if !(sigma.is_finite() && sigma >= 0.0) {
+            return Err(Error::invalid("I-CFM sigma", format!("{sigma} must be finite and ≥ 0 (TorchCFM uses 0.1)")));
+        }
+        self.sigma = sigma;
+        Ok(self)
+    }
+
+    /// Uses another time sampler.
+    pub fn with_time(mut self, time: TimeSampler) -> Result<Self> {
+        time.validate()?;
+        self.time = time;
+        Ok(self)
+    }
+
+    /// The probability path.
+    pub fn path(&self) -> &AffinePath<Box<dyn Scheduler>> {
+        &self.path
+    }
+
+    /// The extra noise σ.
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+
+    /// The time sampler.
+    pub fn time_sampler(&self) -> TimeSampler {
+        self.time
+    }
+
+    /// A short description, e.g. `"CFM(CondOT, σ = 0.1, t ~ Uniform)"`.
+    pub fn describe(&self) -> String {
+        format!("CFM({}, σ = {}, t ~ {:?})", self.path.scheduler().name(), self.sigma, self.time)
+    }
+
+    /// The regression batch for pairs (x₀ᵢ, x₁ᵢ): draws tᵢ, then
+    /// x_t = α_t x₁ + σ_t x₀ + σ ε and target = α̇_t x₁ + σ̇_t x₀.
+    pub fn batch(
+        &self,
+        x0: &Points,
+        x1: &Points,
+        labels: Option<Vec<usize>>,
+        rng: &mut dyn RngCore,
+    ) -> Result<PathSample> {
+        self.batch_pairs(x0.clone(), x1.clone(), labels, rng)
+    }
+
+    /// [`Cfm::batch`] on pairs given by value (no copy).
+    pub fn batch_pairs(
+        &self,
+        x0: Points,
+        x1: Points,
+        labels: Option<Vec<usize>>,
+        rng: &mut dyn RngCore,
+    ) -> Result<PathSample> {
+        let t = self.time.sample(x0.len(), rng);
+        self.noisy(self.path.sample_pairs(x0, x1, &t, labels)?, rng)
+    }
+
+    /// Like [`Cfm::batch`] with the times given.
+    pub fn batch_at(
+        &self,
+        x0: &Points,
+        x1: &Points,
+        t: &[f64],
+        labels: Option<Vec<usize>>,
+        rng: &mut dyn RngCore,
+    ) -> Result<PathSample> {
+        self.noisy(self.path.sample_pairs(x0.clone(), x1.clone(), t, labels)?, rng)
+    }
+
+    /// Adds the I-CFM noise σ ε to x_t (nothing when σ = 0).
+    fn noisy(&self, mut s: PathSample, rng: &mut dyn RngCore) -> Result<PathSample> {
+        if self.sigma > 0.0 {
+            for v in s.x_t.as_mut_slice() {
+                let e: f64 = rng.sample(StandardNormal);
+                *v += self.sigma * e;
+            }
+        }
+        Ok(s)
+    }
+
+    /// Draws a whole batch: x₀ from `source`, x₁ from `target` (with its labels when
+    /// the target has classes), paired by `coupling`.
+    pub fn draw(
+        &self,
+        source: &dyn Dataset,
+        target: &dyn Dataset,
+        coupling: &dyn Coupling,
+        n: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<PathSample> {
+        if source.dim() != target.dim() {
+            return Err(Error::shape(
+                "the source and target datasets",
+                format!("the same dimension (source has {})", source.dim()),
+                format!("target dimension {}", target.dim()),
+            ));
+        }
+        let x0 = source.sample_with(n, rng)?;
+        // Labels take no randomness of their own: the points are those of `sample_with`.
+        let (mut x1, mut labels) = target.sample_labeled_with(n, rng)?;
+        coupling.pair(&x0, &mut x1, Some(&mut labels), rng)?;
+        let labels = (target.num_classes() > 1).then_some(labels);
+        self.batch_pairs(x0, x1, labels, rng)
+    }
+
+    /// Draws a batch with the independent coupling.
+    pub fn draw_independent(
+        &self,
+        source: &dyn Dataset,
+        target: &dyn Dataset,
+        n: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<PathSample> {
+        self.draw(source, target, &Independent, n, rng)
+    }
+}
+
+/// The Flow Matching objective of the trainer: learn the flow from `source` (p₀) to
+/// `target` (p₁) by CFM regression on pairs drawn by `coupling`.
+///
+/// ```text
+/// x₀ ~ p₀, x₁ ~ p₁ (with labels), paired by π;  t ~ p(t);  x_t = α_t x₁ + σ_t x₀ (+ σ ε);  target = α̇_t x₁ + σ̇_t x₀
+/// ```
+///
+/// It draws [`Batch::Regression`] batches. The default: N(0, I) → target,
+/// independent pairs, CFM on the CondOT path.
+pub struct CfmObjective {
+    source: Box<dyn Dataset>,
+    target: Box<dyn Dataset>,
+    coupling: Box<dyn Coupling>,
+    cfm: Cfm,
+}
+
+impl CfmObjective {
+    /// N(0, I) → `target`, independent pairs, CFM on the CondOT path.
+    pub fn new(target: impl Dataset + 'static) -> Self {
+        let dim = target.dim();
+        let source = StandardGaussian::new(dim).expect("a dataset has dimension ≥ 1");
+        CfmObjective {
+            source: Box::new(source),
+            target: Box::new(target),
+            coupling: Box::new(Independent),
+            cfm: Cfm::condot(),
+        }
+    }
+
+    /// Uses `source` as p₀ instead of N(0, I).
+    pub fn source(mut self, source: impl Dataset + 'static) -> Self {
+        self.source = Box::new(source);
+        self
+    }
+
+    /// Uses another coupling of (x₀, x₁).
+    pub fn coupling(mut self, coupling: impl Coupling + 'static) -> Self {
+        self.coupling = Box::new(coupling);
+        self
+    }
+
+    /// Uses another CFM objective (path, σ, time sampler).
+    pub fn cfm(mut self, cfm: Cfm) -> Self {
+        self.cfm = cfm;
+        self
+    }
+
+    pub(crate) fn set_source(&mut self, source: Box<dyn Dataset>) {
+        self.source = source;
+    }
+
+    pub(crate) fn set_coupling(&mut self, coupling: Box<dyn Coupling>) {
+        self.coupling = coupling;
+    }
+
+    pub(crate) fn set_cfm(&mut self, cfm: Cfm) {
+        self.cfm = cfm;
+    }
+
+    /// The CFM settings (path, σ, time sampler).
+    pub fn cfm_settings(&self) -> &Cfm {
+        &self.cfm
+    }
+
+    /// The source distribution p₀.
+    pub fn source_dataset(&self) -> &dyn Dataset {
+        self.source.as_ref()
+    }
+
+    /// The target distribution p₁.
+    pub fn target_dataset(&self) -> &dyn Dataset {
+        self.target.as_ref()
+    }
+}
+
+impl Objective for CfmObjective {
+    fn name(&self) -> String {
+        self.cfm.describe()
+    }
+
+    /// `{"source", "target", "coupling", "objective"}`: the names of the parts.
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "source": self.source.name(),
+            "target": self.target.name(),
+            "coupling": self.coupling.name(),
+            "objective": self.cfm.describe(),
+        })
+    }
+
+    fn dim(&self) -> usize {
+        self.target.dim()
+    }
+
+    fn check_model_dim(&self, dim: usize) -> Result<()> {
+        if self.source.dim() != dim || self.target.dim() != dim {
+            return Err(Error::shape(
+                "the training problem",
+                format!("datasets of the model's dimension {dim}"),
+                format!("source dimension {}, target dimension {}", self.source.dim(), self.target.dim()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn draw(&self, n: usize, rng: &mut dyn RngCore) -> Result<Batch> {
+        let sample = self.cfm.draw(self.source.as_ref(), self.target.as_ref(), self.coupling.as_ref(), n, rng)?;
+        Ok(Batch::Regression(sample))
+    }
+}

@@ -1,0 +1,219 @@
+//! [`Net`]: a velocity MLP whose shape is chosen at run time, the model of the notebooks.
+//!
+//! ```text
+//! Net::mlp(d, h) = Mlp::<d, h>   for d ∈ {1, 2}, h ∈ {32, 64, 128, 256}   (raw time, or 16 Fourier features)
+//! ```
+//!
+//! It is not generic, so a notebook cell that trains it runs code compiled (optimised)
+//! with the library whatever the cell's optimisation level, and its methods are
+//! inherent: a cell calls `model.num_params()` without importing a trait.
+
+use super::checkpoint;
+use super::config::{MlpConfig, TimeEmbedding};
+use super::mlp::Mlp;
+use super::optim::OptimizerConfig;
+use super::TrainableModel;
+use crate::error::{Error, Result};
+use crate::field::{Model, Time, VectorField};
+use crate::loss::Batch;
+use crate::points::Points;
+use dfdx::tensor::Cpu;
+
+/// Everything a [`Net`] needs from the typed model inside it.
+trait NetModel: TrainableModel + Model {
+    fn clone_box(&self) -> Box<dyn NetModel>;
+    fn describe(&self) -> String;
+    fn mlp_config(&self) -> &MlpConfig;
+    fn hidden(&self) -> usize;
+}
+
+impl<const D: usize, const H: usize, const TF: usize> NetModel for Mlp<D, H, TF, Cpu> {
+    fn clone_box(&self) -> Box<dyn NetModel> {
+        Box::new(self.clone())
+    }
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
+    fn mlp_config(&self) -> &MlpConfig {
+        self.config()
+    }
+    fn hidden(&self) -> usize {
+        H
+    }
+}
+
+/// The data dimensions a [`Net`] can be built with.
+pub const NET_DIMS: [usize; 2] = [1, 2];
+/// The hidden widths a [`Net`] can be built with.
+pub const NET_WIDTHS: [usize; 4] = [32, 64, 128, 256];
+/// The number of time features of a [`Net`] with [`TimeEmbedding::Fourier`].
+pub const NET_FOURIER_FEATURES: usize = 16;
+
+macro_rules! build_net {
+    ($dim:expr, $hidden:expr, $tf:expr, $make:ident, $arg:expr; $(($d:literal, $h:literal)),*) => {
+        match ($dim, $hidden, $tf) {
+            $(
+                ($d, $h, 1) => Some(Box::new(Mlp::<$d, $h, 1>::$make($arg)?) as Box<dyn NetModel>),
+                ($d, $h, 16) => Some(Box::new(Mlp::<$d, $h, 16>::$make($arg)?) as Box<dyn NetModel>),
+            )*
+            _ => None,
+        }
+    };
+}
+
+/// A velocity MLP whose shape is chosen at run time: the model the notebooks use.
+///
+/// `Net::mlp(2, 64)` is an [`Mlp<2, 64>`] on the CPU behind a non-generic type. All
+/// of its numerics were compiled (optimised) with the library, so a notebook cell
+/// that trains it runs at full speed whatever the cell's optimisation level. Shapes:
+/// dimension in [`NET_DIMS`], width in [`NET_WIDTHS`]; use [`Mlp`] directly for others.
+pub struct Net {
+    inner: Box<dyn NetModel>,
+}
+
+impl Net {
+    /// An MLP velocity model with raw time input and SiLU, initial weights from seed 0.
+    pub fn mlp(dim: usize, hidden: usize) -> Result<Net> {
+        Net::mlp_with(dim, hidden, MlpConfig::default())
+    }
+
+    /// An MLP velocity model with the given activation, time embedding and seed.
+    pub fn mlp_with(dim: usize, hidden: usize, config: MlpConfig) -> Result<Net> {
+        let tf = match config.time_embedding {
+            TimeEmbedding::Raw => 1,
+            TimeEmbedding::Fourier { .. } => NET_FOURIER_FEATURES,
+        };
+        build_net!(dim, hidden, tf, new, config; (1, 32), (1, 64), (1, 128), (1, 256), (2, 32), (2, 64), (2, 128), (2, 256))
+            .map(|inner| Net { inner })
+            .ok_or_else(|| Net::unsupported(dim, hidden))
+    }
+
+    fn unsupported(dim: usize, hidden: usize) -> Error {
+        Error::invalid(
+            "Net shape",
+            format!(
+                "dimension {dim} with width {hidden} is not prebuilt; choose a dimension in {NET_DIMS:?} and a \
+                 width in {NET_WIDTHS:?}, or use the typed model Mlp::<D, H>"
+            ),
+        )
+    }
+
+    /// Loads a checkpoint written by [`Net::save`] or [`Mlp::save`].
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Net> {
+        let path = path.as_ref();
+        let meta = checkpoint::read_meta(path)?;
+        let get = |k: &str| meta.shape.get(k).copied().unwrap_or(0);
+        let (dim, hidden, tf) = (get("D"), get("H"), get("TF"));
+        if meta.model != "Mlp" {
+            return Err(Error::Checkpoint {
+                path: path.display().to_string(),
+                reason: format!("it holds a {} model, which Net cannot load", meta.model),
+            });
+        }
+        build_net!(dim, hidden, tf, load, path; (1, 32), (1, 64), (1, 128), (1, 256), (2, 32), (2, 64), (2, 128), (2, 256))
+            .map(|inner| Net { inner })
+            .ok_or_else(|| Net::unsupported(dim, hidden))
+    }
+
+    /// Saves weights and configuration atomically (see [`super::checkpoint`]).
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        self.inner.save_checkpoint(path.as_ref(), None)
+    }
+
+    /// The hidden width.
+    pub fn hidden(&self) -> usize {
+        self.inner.hidden()
+    }
+
+    /// The configuration the model was built with.
+    pub fn config(&self) -> &MlpConfig {
+        self.inner.mlp_config()
+    }
+
+    /// The data dimension d.
+    pub fn dim(&self) -> usize {
+        Model::dim(&*self.inner)
+    }
+
+    /// The predicted velocity v_θ(x, t) for every row of `x`, at one time for all rows
+    /// (`0.5`) or one per row (`&times`). This model has no conditioning: `labels` must be `None`.
+    pub fn velocity<'t>(&self, x: &Points, t: impl Into<Time<'t>>, labels: Option<&[usize]>) -> Result<Points> {
+        Model::velocity(&*self.inner, x, t.into(), labels)
+    }
+
+    /// The loss on `batch` (the mean squared error on a regression batch), without updating.
+    pub fn loss(&self, batch: &Batch) -> Result<f64> {
+        self.inner.loss(batch)
+    }
+
+    /// One optimiser step on `batch`; returns the loss before the update.
+    pub fn train_step(&mut self, batch: &Batch, opt: &OptimizerConfig) -> Result<f64> {
+        self.inner.train_step(batch, opt)
+    }
+
+    /// Forgets the optimiser's state (moments), e.g. before training with new settings.
+    pub fn reset_optimizer(&mut self) {
+        self.inner.reset_optimizer()
+    }
+
+    /// The number of trainable parameters.
+    pub fn num_params(&self) -> usize {
+        self.inner.num_params()
+    }
+
+    /// How many optimiser steps the weights have seen.
+    pub fn steps_trained(&self) -> usize {
+        self.inner.steps_trained()
+    }
+}
+
+impl Model for Net {
+    fn dim(&self) -> usize {
+        Model::dim(&*self.inner)
+    }
+    fn velocity(&self, x: &Points, t: Time<'_>, labels: Option<&[usize]>) -> Result<Points> {
+        Model::velocity(&*self.inner, x, t, labels)
+    }
+}
+
+impl TrainableModel for Net {
+    fn dim(&self) -> usize {
+        Model::dim(&*self.inner)
+    }
+    fn loss(&self, batch: &Batch) -> Result<f64> {
+        self.inner.loss(batch)
+    }
+    fn train_step(&mut self, batch: &Batch, opt: &OptimizerConfig) -> Result<f64> {
+        self.inner.train_step(batch, opt)
+    }
+    fn reset_optimizer(&mut self) {
+        self.inner.reset_optimizer()
+    }
+    fn num_params(&self) -> usize {
+        self.inner.num_params()
+    }
+    fn steps_trained(&self) -> usize {
+        self.inner.steps_trained()
+    }
+    fn save_checkpoint(&self, path: &std::path::Path, training: Option<serde_json::Value>) -> Result<()> {
+        self.inner.save_checkpoint(path, training)
+    }
+}
+
+impl VectorField for Net {
+    fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
+        self.inner.eval_into(x, t, out)
+    }
+}
+
+impl Clone for Net {
+    fn clone(&self) -> Self {
+        Net { inner: self.inner.clone_box() }
+    }
+}
+
+impl std::fmt::Debug for Net {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Net({})", self.inner.describe())
+    }
+}

@@ -1,0 +1,64 @@
+//! Optimiser settings for one training step: Adam or AdamW, and the learning rate.
+//!
+//! ```text
+//! Adam:   m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²,  θ ← θ − lr · m̂ / (√v̂ + ε)
+//! AdamW:  the same, and θ ← θ − lr · λ θ (decoupled weight decay)
+//! ```
+
+use crate::error::{Error, Result};
+use dfdx::optim::{AdamConfig, WeightDecay};
+use serde::{Deserialize, Serialize};
+
+/// Which optimiser a training step uses.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum OptimizerKind {
+    /// Adam (Kingma & Ba).
+    Adam,
+    /// AdamW: Adam with decoupled weight decay λ (Loshchilov & Hutter).
+    AdamW {
+        /// The decoupled weight decay λ.
+        weight_decay: f64,
+    },
+}
+
+/// Optimiser settings for one training step.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerConfig {
+    /// Adam or AdamW.
+    pub kind: OptimizerKind,
+    /// Learning rate.
+    pub lr: f64,
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        OptimizerConfig { kind: OptimizerKind::Adam, lr: 1e-3 }
+    }
+}
+
+impl OptimizerConfig {
+    /// Errors unless the learning rate and weight decay are finite and non-negative.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::invalid("learning rate", format!("{} must be finite and positive (try 1e-3)", self.lr)));
+        }
+        if let OptimizerKind::AdamW { weight_decay } = self.kind {
+            if !(weight_decay.is_finite() && weight_decay >= 0.0) {
+                return Err(Error::invalid("weight decay", format!("{weight_decay} must be finite and ≥ 0")));
+            }
+        }
+        Ok(())
+    }
+
+    /// dfdx's Adam settings for this configuration.
+    pub(crate) fn adam(&self) -> AdamConfig {
+        AdamConfig {
+            lr: self.lr,
+            weight_decay: match self.kind {
+                OptimizerKind::Adam => None,
+                OptimizerKind::AdamW { weight_decay } => Some(WeightDecay::Decoupled(weight_decay)),
+            },
+            ..Default::default()
+        }
+    }
+}
