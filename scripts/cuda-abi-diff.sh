@@ -14,6 +14,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${FLOWMATCH_CUDA_CACHE:-/work/cuda-cache}
 ROOT=$CACHE/cuda-13.0
+REF_DRIVER=555.58.02-4
 IMPORTS=${1:?usage: scripts/cuda-abi-diff.sh IMPORTS_FILE [REPORT_FILE]}
 REPORT=${2:-/dev/stdout}
 [ -f "$ROOT/include/cuda.h" ] || { echo "no CUDA 13.0 root at $ROOT: run scripts/cuda-build.sh first" >&2; exit 2; }
@@ -56,5 +57,29 @@ status=0
     echo "## $m ($lib): $CUDARC/src/$m/sys.rs vs CUDA 13.0 $(grep -m1 -oE 'CUDA_VERSION: u32 = [0-9]+' "$WORK/$m/sys13.rs" || true)"
     python3 "$REPO/cuda/abi_diff.py" "$CUDARC/src/$m/sys.rs" "$WORK/$m/sys13.rs" --imports "$IMPORTS" --lib "$lib" || status=1
   done
+  # No driver library comes from PyPI, and Debian's newest (non-free, experimental) is 555, a
+  # CUDA 12.5 driver. Its exports still show which of cudarc's names a real driver keeps; the
+  # GPU machine's 580 is checked on the machine itself (cuda/run-on-gpu.sh).
+  echo
+  echo "## driver exports: cudarc's 11.8 driver functions vs a real libcuda.so.1 (Debian libcuda1 $REF_DRIVER)"
+  ref=$CACHE/ref/libcuda1-$REF_DRIVER
+  if [ ! -f "$ref/exports.txt" ]; then
+    mkdir -p "$ref/lists/partial"
+    echo "deb http://deb.debian.org/debian experimental non-free" >"$ref/sources.list"
+    o=(-o Dir::Etc::sourcelist="$ref/sources.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$ref/lists" -o APT::Get::List-Cleanup=0)
+    if apt-get "${o[@]}" update >/dev/null 2>&1 && (cd "$ref" && apt-get "${o[@]}" download "libcuda1=$REF_DRIVER" >/dev/null 2>&1); then
+      dpkg -x "$ref"/libcuda1_*.deb "$ref/x"
+      nm -D --defined-only "$(find "$ref/x" -name 'libcuda.so.*.*' | head -1)" | awk '{print $3}' | sort -u >"$ref/exports.txt"
+    fi
+  fi
+  if [ -s "$ref/exports.txt" ]; then
+    grep -oE 'pub fn cu[A-Za-z0-9_]+' "$CUDARC/src/driver/sys.rs" | sed 's/pub fn //' | sort -u >"$WORK/cudarc-driver.txt"
+    awk '$1=="libcuda.so.1" {print $2}' "$IMPORTS" | sort -u >"$WORK/imported-driver.txt"
+    echo "exported by libcuda.so.1 of libcuda1 $REF_DRIVER: $(wc -l <"$ref/exports.txt") symbols (no symbol versions)"
+    echo "cudarc 11.8 driver functions it lacks: $(comm -23 "$WORK/cudarc-driver.txt" "$ref/exports.txt" | tr '\n' ' ')(none listed = none)"
+    echo "imported functions it lacks: $(comm -23 "$WORK/imported-driver.txt" "$ref/exports.txt" | tr '\n' ' ')(none listed = none)"
+  else
+    echo "(could not fetch Debian's libcuda1 $REF_DRIVER; skipped)"
+  fi
 } >"$REPORT"
 exit $status
