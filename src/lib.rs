@@ -28,7 +28,7 @@
 //! | [`loss`] | objectives: [`Objective`](loss::Objective) draws a [`Batch`](loss::Batch) per step; CFM, maximum likelihood |
 //! | [`nn`] | models on dfdx: the velocity MLP, [`Net`](nn::Net), the fast CPU path, checkpoints, devices |
 //! | [`train`] | one [`Trainer`](train::Trainer) for every objective: progress, NaN → error with the step, seeds, checkpoints |
-//! | [`grade`], [`course`] | one registry of exercises and a generic checker; notebook copies for students and instructors |
+//! | [`grade`], [`quiz`], [`course`] | one registry of exercises and quizzes, a generic checker with two tiers of hints, graded quizzes, JSON grades; notebook copies for students and instructors |
 //!
 //! A notebook cell starts with `use flowmatch::prelude::*;`, which brings what
 //! the cells of topics 7.3 and 7.4 use.
@@ -48,6 +48,7 @@ pub mod ot;
 pub mod path;
 pub mod plot;
 pub mod points;
+pub mod quiz;
 pub mod solver;
 pub mod train;
 
@@ -61,9 +62,9 @@ pub use solver::TimeGrid;
 ///
 /// Points and fields, the datasets, the path and its schedulers, the solvers,
 /// the CFM objective, the model, the trainer and the marginal closed forms,
-/// plus the modules (`data`, `metrics`, `plot`, ...) and [`check!`](crate::check).
+/// plus the modules (`data`, `metrics`, `plot`, `quiz`, ...), [`check!`](crate::check) and
+/// [`check_with_hint!`](crate::check_with_hint).
 pub mod prelude {
-    pub use crate::check;
     pub use crate::data::{
         self, Checkerboard, Circles, Dataset, EightGaussians, Gaussian, GaussianMixture, Moons, SCurve, Spirals,
         StandardGaussian,
@@ -77,5 +78,6 @@ pub mod prelude {
     pub use crate::points::Points;
     pub use crate::solver::{self, solve, solve_trajectory, Method, TimeGrid};
     pub use crate::train::{Progress, Trainer};
-    pub use crate::{metrics, plot};
+    pub use crate::{check, check_with_hint};
+    pub use crate::{metrics, plot, quiz};
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// wrong answers (`wrong::<name>`, one module per exercise), and writes the tests and the
 /// helpers that go over all of them.
 macro_rules! exercise_files {
-    ($($number:literal $name:ident $topic:literal $file:literal;)*) => {
+    ($($topic:literal $number:literal $name:ident $file:literal;)*) => {
         /// The reference solutions.
         #[path = "../solutions"]
         mod sol {
@@ -52,6 +52,20 @@ macro_rules! exercise_files {
 
         /// (name, number, topic, file) of every exercise, as the registry lists them.
         const REGISTRY: &[(&str, usize, &str, &str)] = &[$((stringify!($name), $number, $topic, $file)),*];
+
+        /// Every exercise's wrong answers' failure reasons: (exercise, [reason]).
+        fn wrong_answer_reasons() -> Vec<(&'static grade::Exercise, Vec<String>)> {
+            vec![$((
+                &grade::$name::EXERCISE.exercise,
+                wrong::$name::ALL
+                    .iter()
+                    .filter_map(|(_, f)| match grade::$name::EXERCISE.grade(f).outcome {
+                        Outcome::Failed { reason } => Some(reason),
+                        _ => None,
+                    })
+                    .collect(),
+            )),*]
+        }
     };
 }
 
@@ -137,21 +151,21 @@ fn hints_show_the_input_what_came_back_and_what_was_expected() {
     assert_eq!(
         reason(&v),
         "For x0 = (0, 0), x1 = (2, 2) and t = 0.25, your x_t was (1.5, 1.5); expected (0.5, 0.5) (t and 1 − t are \
-         swapped: that is t·x0 + (1 − t)·x1)."
+         swapped: your path starts at the data and ends at the noise)."
     );
     let v = grade::condot_velocity::EXERCISE.grade(&wrong::condot_velocity::flipped_sign);
     assert_eq!(
         reason(&v),
         "For x0 = (0, 0), x1 = (2, 2) and t = 0.25, your velocity was (-2, -2); expected (2, 2) (the sign is \
-         flipped: that is x0 − x1)."
+         flipped: your velocity points from the data to the noise)."
     );
     let v = grade::condot_velocity::EXERCISE.grade(&wrong::condot_velocity::divides_by_one_minus_t);
     assert!(reason(&v).contains("t = 1,") && reason(&v).contains("NaN"), "{}", reason(&v));
     // Each typical mistake is named: (the verdict, words its reason must hold).
     let named = [
-        (grade::cfm_loss::EXERCISE.grade(&wrong::cfm_loss::sum), "divide by n·d"),
+        (grade::cfm_loss::EXERCISE.grade(&wrong::cfm_loss::sum), "not their mean"),
         (grade::euler_step::EXERCISE.grade(&wrong::euler_step::missing_h), "the step size h is missing"),
-        (grade::midpoint_step::EXERCISE.grade(&wrong::midpoint_step::second_stage_at_t), "instead of t + h/2"),
+        (grade::midpoint_step::EXERCISE.grade(&wrong::midpoint_step::second_stage_at_t), "used the start time t"),
         (grade::train_step::EXERCISE.grade(&wrong::train_step::flipped_target), "sign of the target is flipped"),
         (grade::train_step::EXERCISE.grade(&wrong::train_step::swapped_t), "t and 1 − t are swapped"),
         (grade::train_step::EXERCISE.grade(&wrong::train_step::two_steps), "took 2 optimiser steps"),
@@ -161,10 +175,11 @@ fn hints_show_the_input_what_came_back_and_what_was_expected() {
         assert!(reason(v).contains(words), "{}", reason(v));
     }
     let v = grade::gaussian_velocity::EXERCISE.grade(&wrong::gaussian_velocity::dropped_ratio_in_z);
-    assert!(reason(&v).contains("part of the z coefficient is missing"), "{}", reason(&v));
-    // A failed verdict prints the reason and the exercise's hint.
+    assert!(reason(&v).contains("the coefficient of z is just α̇"), "{}", reason(&v));
+    // A failed verdict prints the reason and the concept hint, and says how to ask for the formula.
     let text = v.to_string();
-    assert!(text.contains("FAIL, 0/10 points") && text.contains("Hint: write x = α·z + β·x0"), "{text}");
+    assert!(text.contains("FAIL, 0/10 points") && text.contains("Hint: the velocity must be a function of"), "{text}");
+    assert!(text.contains("check_with_hint!(gaussian_velocity, 2)") && !text.contains("Formula:"), "{text}");
 }
 
 #[test]
@@ -236,7 +251,7 @@ fn a_panic_is_reported_with_its_message_and_place() {
     // A message that itself holds Rust's panic-report words is defused.
     let v = grade::interpolant::EXERCISE.grade(&panics_with_marker_text);
     assert!(!v.to_string().contains("panicked at"), "{v}");
-    assert!(!grade::report(&[v]).contains("panicked at"));
+    assert!(!grade::report(&[v], 1).contains("panicked at"));
 }
 
 #[test]
@@ -312,28 +327,144 @@ fn topic_notebook(topic: &str) -> PathBuf {
 }
 
 #[test]
-fn exercises_are_numbered_named_and_findable() {
+fn exercises_are_numbered_within_their_topic_named_and_findable() {
     assert_eq!(grade::EXERCISES.len(), REGISTRY.len());
-    for (k, (e, &(name, number, topic, file))) in grade::EXERCISES.iter().zip(REGISTRY).enumerate() {
-        assert_eq!((e.name, e.number, e.notebook), (name, number, topic), "the registry gives each exercise its place");
-        assert_eq!(e.number, k + 1);
+    let mut previous: Option<(&str, usize)> = None;
+    let mut seen_topics: Vec<&str> = Vec::new();
+    for (e, &(name, number, topic, file)) in grade::EXERCISES.iter().zip(REGISTRY) {
+        assert_eq!((e.name, e.number, e.topic), (name, number, topic), "the registry gives each exercise its place");
+        assert_eq!(e.id, format!("{topic}.{number}"));
+        // Numbers count 1, 2, 3 … within a topic; a topic's exercises sit together.
+        match previous {
+            Some((t, n)) if t == topic => assert_eq!(number, n + 1, "{}: numbers count up within topic {topic}", e.id),
+            _ => {
+                assert_eq!(number, 1, "{}: the first exercise of topic {topic} is number 1", e.id);
+                assert!(!seen_topics.contains(&topic), "the exercises of topic {topic} are not listed together");
+                seen_topics.push(topic);
+            }
+        }
+        previous = Some((topic, number));
         assert_eq!(e.file, format!("exercises/{file}"));
         assert!(repo().join(e.file).is_file(), "{} is missing", e.file);
         let stem = format!("{:02}_{}", e.number, e.name);
-        assert_eq!(e.file, format!("exercises/{}/{stem}.rs", e.notebook), "exercises/<topic>/NN_name.rs");
-        for query in [e.name.to_string(), e.number.to_string(), format!("{:02}", e.number), stem] {
+        assert_eq!(e.file, format!("exercises/{}/{stem}.rs", e.topic), "exercises/<topic>/NN_name.rs");
+        for query in
+            [e.name.to_string(), e.id.to_string(), stem.clone(), format!("{}/{stem}.rs", e.topic), e.file.into()]
+        {
             assert_eq!(grade::find(&query), Some(*e), "{query}");
         }
         // The topic is a notebook, and its exercise cell checks the function with this checker.
-        let source = std::fs::read_to_string(topic_notebook(e.notebook)).unwrap();
-        assert!(source.contains(&format!("check!({})", e.name)), "notebook {} has no check!({})", e.notebook, e.name);
-        assert!(!e.hint.is_empty() && !e.title.is_empty() && e.points > 0);
+        let source = std::fs::read_to_string(topic_notebook(e.topic)).unwrap();
+        assert!(source.contains(&format!("check!({})", e.name)), "notebook {} has no check!({})", e.topic, e.name);
+        assert!(!e.hints.concept.is_empty() && !e.hints.formula.is_empty() && !e.title.is_empty() && e.points > 0);
     }
-    assert_eq!(grade::find("INTERPOLANT.rs").map(|e| e.number), Some(1));
+    assert_eq!(grade::find("EULER_STEP.rs").map(|e| e.id), Some("7.4.2"));
+    assert_eq!(grade::find(" 7.4.2 ").map(|e| e.name), Some("euler_step"));
     assert_eq!(grade::find("nope"), None);
-    assert_eq!(grade::find(&(grade::EXERCISES.len() + 1).to_string()), None);
+    // A bare number is ambiguous once topics number their own exercises.
+    assert_eq!(grade::find("2"), None);
+    assert_eq!(grade::find("7.4.99"), None);
     assert_eq!(grade::max_total(), grade::EXERCISES.iter().map(|e| e.points).sum::<u32>());
     assert_eq!(grade::train_step::EXERCISE.points, 20);
+}
+
+/// The right-hand sides of the `lhs = rhs` equations of a formula hint, without spaces: each
+/// runs to the next `;`, `, ` or `. ` outside brackets (a sentence or a list goes on after it).
+/// Short ones (under five characters, such as `0`) are left out: they are not a formula.
+fn formula_parts(formula: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    for (i, _) in formula.match_indices(" = ") {
+        let rhs = &formula[i + 3..];
+        let (mut depth, mut end) = (0i32, rhs.len());
+        let chars: Vec<(usize, char)> = rhs.char_indices().collect();
+        for (k, &(at, c)) in chars.iter().enumerate() {
+            let next = chars.get(k + 1).map(|&(_, n)| n);
+            match c {
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                ';' if depth <= 0 => {
+                    end = at;
+                    break;
+                }
+                ',' | '.' if depth <= 0 && next == Some(' ') => {
+                    end = at;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let part: String = rhs[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        if part.chars().count() >= 5 {
+            parts.push(part);
+        }
+    }
+    parts
+}
+
+/// `text` without whitespace, so a formula broken over lines is still found.
+fn squeezed(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+#[test]
+fn level_one_hints_titles_and_first_failures_never_hand_out_the_formula() {
+    // The extraction finds what it must (so this test can fail).
+    assert_eq!(formula_parts("x_t = t·x1 + (1 − t)·x0, coordinate by coordinate"), vec!["t·x1+(1−t)·x0"]);
+    assert_eq!(formula_parts("a = f(x, y); b = 0; c = g(x, z). More"), vec!["f(x,y)", "g(x,z)"]);
+    for e in grade::EXERCISES {
+        let parts = formula_parts(e.hints.formula);
+        assert!(!parts.is_empty(), "{}: the formula hint has no `lhs = rhs` equation: {}", e.id, e.hints.formula);
+        let level1 = e.hint(1).unwrap();
+        let level2 = e.hint(2).unwrap();
+        for part in &parts {
+            assert!(squeezed(&level2).contains(part.as_str()), "{}: level 2 shows the formula", e.id);
+            for (what, text) in [("the level-1 hint", level1.as_str()), ("the title", e.title)] {
+                assert!(!squeezed(text).contains(part.as_str()), "{}: {what} gives away `{part}`: {text}", e.id);
+            }
+        }
+        assert!(level1.contains(&format!("check_with_hint!({}, 2)", e.name)) && level1.contains("--hint 2"));
+        assert_eq!(e.hint(0), None);
+    }
+    // A first failure (the message of every typical wrong answer) names the mistake, not the formula.
+    for (e, reasons) in wrong_answer_reasons() {
+        assert!(!reasons.is_empty());
+        for reason in reasons {
+            for part in formula_parts(e.hints.formula) {
+                assert!(
+                    !squeezed(&reason).contains(part.as_str()),
+                    "{}: a failure gives away `{part}`: {reason}",
+                    e.id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn hint_levels_follow_the_verdict() {
+    let failed = grade::euler_step::EXERCISE.grade(&wrong::euler_step::at_end_time);
+    let stub = grade::euler_step::EXERCISE.grade(&stub::euler_step::euler_step);
+    let passed = grade::euler_step::EXERCISE.grade(&sol::euler_step::euler_step);
+    let formula = grade::euler_step::EXERCISE.hints.formula;
+    let concept = grade::euler_step::EXERCISE.hints.concept;
+    // Level 1 (check!): the concept after a failed attempt only.
+    assert!(failed.render(1).contains(concept) && !failed.render(1).contains(formula));
+    assert_eq!(failed.render(1), failed.to_string());
+    assert!(!stub.render(1).contains("Hint:"), "no hint before a first attempt");
+    // Level 2 (check_with_hint!, --hint 2): concept and formula, asked for, also before a first attempt.
+    for v in [&failed, &stub] {
+        let text = v.render(2);
+        assert!(text.contains(concept) && text.contains(&format!("Formula: {formula}")), "{text}");
+    }
+    // Never on a pass; level 0 never.
+    for level in 0..=3 {
+        assert!(!passed.render(level).contains("Hint:"));
+    }
+    assert!(!failed.render(0).contains("Hint:") && failed.render(0).contains("What happened"));
+    // The score table takes the level too.
+    let table = grade::report(&[failed.clone(), stub.clone()], 2);
+    assert_eq!(table.matches(formula).count(), 2, "{table}");
+    assert!(!grade::report(&[failed, stub], 1).contains(formula));
 }
 
 /// Every file below `dir` whose name ends in `.{ext}`, leaving out hidden folders (Jupyter's
@@ -394,7 +525,7 @@ fn the_score_table_lists_points_and_failures() {
         grade::condot_velocity::EXERCISE.grade(&wrong::condot_velocity::flipped_sign),
         grade::train_step::EXERCISE.grade(&stub::train_step::train_step),
     ];
-    let table = grade::report(&verdicts);
+    let table = grade::report(&verdicts, 1);
     println!("{table}");
     let lines: Vec<&str> = table.lines().collect();
     assert!(lines[0].contains("exercise") && lines[0].contains("points") && lines[0].contains("result"));
@@ -403,9 +534,10 @@ fn the_score_table_lists_points_and_failures() {
     assert!(lines[3].contains("train_step") && lines[3].contains("0/20") && lines[3].ends_with("not yet solved"));
     assert!(lines[4].contains("total") && lines[4].contains("10/40"));
     assert!(table.contains("your velocity was (-2, -2); expected (2, 2)"));
-    assert!(table.contains("Hint: differentiate"));
+    assert!(table.contains(&format!("Hint: {}", grade::condot_velocity::EXERCISE.hints.concept)));
     // No hint before the student has tried.
-    assert!(!table.contains("Hint: row i of x_t"));
+    assert!(!table.contains(grade::train_step::EXERCISE.hints.concept));
+    assert!(lines[1].starts_with("7.3.1") && lines[3].starts_with("7.4.4"), "{table}");
 }
 
 #[test]
@@ -413,23 +545,99 @@ fn course_grade_on_the_stubs_exits_non_zero_with_a_table() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_course")).arg("grade").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    let is_row = |l: &str| grade::EXERCISES.iter().any(|e| l.starts_with(&format!("{:>2}  {} ", e.number, e.name)));
+    let is_row = |l: &str| grade::EXERCISES.iter().any(|e| l.starts_with(&format!("{}  {} ", e.id, e.name)));
     let rows = stdout.lines().filter(|l| is_row(l));
     assert_eq!(rows.filter(|l| l.trim_end().ends_with("not yet solved")).count(), grade::EXERCISES.len(), "{stdout}");
     assert!(stdout.contains(&format!("0/{}", grade::max_total())), "{stdout}");
     assert!(!stdout.contains("panicked at") && !String::from_utf8_lossy(&out.stderr).contains("panicked at"));
 
-    let one = std::process::Command::new(env!("CARGO_BIN_EXE_course")).args(["grade", "2"]).output().unwrap();
-    let stdout = String::from_utf8_lossy(&one.stdout);
-    assert_eq!(one.status.code(), Some(1));
-    assert!(
-        stdout.contains("condot_velocity") && !stdout.contains("interpolant") && stdout.contains("0/10"),
-        "{stdout}"
-    );
+    for query in ["7.3.2", "condot_velocity"] {
+        let one = course(&["grade", query]);
+        let stdout = String::from_utf8_lossy(&one.stdout);
+        assert_eq!(one.status.code(), Some(1));
+        assert!(
+            stdout.contains("condot_velocity") && !stdout.contains("interpolant") && stdout.contains("0/10"),
+            "{stdout}"
+        );
+        // No hint before a first attempt, unless asked for: --hint 2 gives the formula.
+        assert!(!stdout.contains("Hint:"), "{stdout}");
+        let asked = String::from_utf8_lossy(&course(&["grade", query, "--hint", "2"]).stdout).to_string();
+        assert!(asked.contains(grade::condot_velocity::EXERCISE.hints.formula), "{asked}");
+    }
 
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_course")).args(["grade", "nope"]).output().unwrap();
+    let bad = course(&["grade", "nope"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no exercise `nope`"));
+    let bare = course(&["grade", "2"]);
+    assert_eq!(bare.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("numbered within their topic"));
+    for level in
+        [&["grade", "--hint", "3"][..], &["grade", "--hint"], &["grade", "--hint=x"], &["grade", "--frobnicate"]]
+    {
+        let out = course(level);
+        assert_eq!(out.status.code(), Some(2), "{level:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+}
+
+/// Runs the `course` binary with `args`, stdin closed.
+fn course(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_course"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn course_grade_list_shows_topic_number_name_and_points() {
+    let out = course(&["grade", "--list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for e in grade::EXERCISES {
+        let line = stdout.lines().find(|l| l.split_whitespace().any(|w| w == e.name)).expect(e.name);
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[..5], [e.id, e.topic, &e.number.to_string(), e.name, &e.points.to_string()], "{line}");
+    }
+}
+
+#[test]
+fn course_grade_json_is_one_gradebook_document() {
+    let out = course(&["grade", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "the stubs do not pass");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let book = grade::Gradebook::from_json(&stdout).unwrap_or_else(|e| panic!("{e}:\n{stdout}"));
+    assert_eq!(book.version, 1);
+    assert_eq!(book.items.len(), grade::EXERCISES.len());
+    for (item, e) in book.items.iter().zip(grade::EXERCISES) {
+        assert_eq!((item.name.as_str(), item.topic.as_str()), (e.name, e.topic));
+        assert_eq!((item.earned, item.possible, item.verdict.as_str()), (0, e.points, "not yet solved"));
+    }
+    assert_eq!((book.earned, book.possible), (0, grade::max_total()));
+    // Exactly the documented fields, and nothing but the document on stdout.
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let mut keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["earned", "items", "possible", "version"]);
+    let mut item_keys: Vec<&String> = value["items"][0].as_object().unwrap().keys().collect();
+    item_keys.sort();
+    assert_eq!(item_keys, ["earned", "name", "possible", "topic", "verdict"]);
+}
+
+#[test]
+fn verdicts_become_gradebook_items() {
+    let verdicts = vec![
+        grade::interpolant::EXERCISE.grade(&sol::interpolant::interpolant),
+        grade::condot_velocity::EXERCISE.grade(&wrong::condot_velocity::flipped_sign),
+        grade::train_step::EXERCISE.grade(&stub::train_step::train_step),
+        grade::interpolant::EXERCISE.grade(&indexes_out_of_bounds),
+        grade::interpolant::EXERCISE.grade_within(Duration::from_millis(100), &hangs),
+    ];
+    let book = grade::gradebook(&verdicts);
+    let keys: Vec<&str> = book.items.iter().map(|i| i.verdict.as_str()).collect();
+    assert_eq!(keys, ["pass", "fail", "not yet solved", "panic", "timed out"]);
+    assert_eq!((book.earned, book.possible), (10, 60));
+    assert_eq!(grade::Gradebook::from_json(&book.to_json()), Ok(book));
 }
 
 // ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-//! Exercise 1 · notebook 7.3 · 10 points: the CondOT interpolant.
+//! Exercise 7.3.1 · 10 points: the CondOT interpolant.
 //!
 //! Flow Matching moves a noise point x0 to a data point x1 along a path. On
 //! the conditional optimal-transport (CondOT) path the point travels in a

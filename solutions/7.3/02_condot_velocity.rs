@@ -1,8 +1,8 @@
-//! Exercise 2 · notebook 7.3 · 10 points: the CondOT target velocity.
+//! Exercise 7.3.2 · 10 points: the CondOT target velocity.
 //!
 //! Conditional Flow Matching trains the network to predict how fast, and in
 //! which direction, a point on the conditional path is moving. For the
-//! straight-line path x_t = t·x1 + (1 − t)·x0 of exercise 1 that velocity is
+//! straight-line path x_t = t·x1 + (1 − t)·x0 of exercise 7.3.1 that velocity is
 //! the regression target of the CFM loss.
 //!
 //! Grade it: `cargo run --release --bin course -- grade condot_velocity`.

@@ -1,4 +1,4 @@
-//! Exercise 3 · notebook 7.3 · 10 points: the velocity of a Gaussian conditional path.
+//! Exercise 7.3.3 · 10 points: the velocity of a Gaussian conditional path.
 //!
 //! A Gaussian path conditioned on a data point z moves the noise x0 to
 //! x = α_t·z + β_t·x0, with α going from 0 to 1 and β from 1 to 0 (the

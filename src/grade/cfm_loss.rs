@@ -1,4 +1,4 @@
-//! Exercise 4 (notebook 7.4): the CFM loss on a batch.
+//! Exercise 7.4.1: the CFM loss on a batch.
 //!
 //! With the model's predictions v_i = v_θ(x_t,i, t_i) and the CondOT targets
 //! x₁ᵢ − x₀ᵢ, the Conditional Flow Matching loss of a batch of n points in d
@@ -12,7 +12,7 @@
 //! `fn cfm_loss(pred: &Points, x0: &Points, x1: &Points) -> f64`.
 
 use super::text::{self, close};
-use super::{Checker, Exercise};
+use super::{Checker, Exercise, Hints};
 use crate::loss::mse;
 use crate::points::Points;
 use rand::rngs::StdRng;
@@ -23,20 +23,22 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&Points, &Points, &Points) -> f64 + Sync;
 
-/// Exercise 4: `cfm_loss`, 10 points.
+/// Exercise 7.4.1: `cfm_loss`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
-        title: "The CFM loss: mean squared error between predictions and x1 − x0",
+        title: "The CFM loss: mean squared error against the conditional velocities",
         points: 10,
         time_limit: Duration::from_secs(10),
-        hint: "the target of point i is x1_i − x0_i; square the difference pred − target in every coordinate \
-           of every point, add them all up and divide by n·d, the number of points times the dimension \
-           (a mean, not a sum, and no square root).",
+        hints: Hints {
+            concept: "the loss is a mean squared error: the target of each row is the velocity of its own straight \
+                path from x0 to x1 (exercise 7.3.2), and the mean runs over every number of the batch, points and \
+                coordinates alike (no square root).",
+            formula: "L = Σ_i Σ_j (pred_ij − (x1_ij − x0_ij))² / (n·d)",
+        },
         ..super::registered::cfm_loss
     },
     compare,
 );
-
 
 fn gaussian(rng: &mut StdRng, n: usize, d: usize, scale: f64, shift: f64) -> Points {
     Points::from_fn(n, d, |_, _| scale * rng.sample::<f64, _>(StandardNormal) + shift)
@@ -62,13 +64,13 @@ fn compare(f: &StudentFn) -> Result<(), String> {
             let flipped = mse(&pred, &x0.plus_scaled(-1.0, &x1)).map_err(setup)?;
             let total = want * (n * d) as f64;
             let suspects = [
-                ("that is the sum over all coordinates; divide by n·d", vec![total]),
-                ("that averages over the points but sums over the coordinates; divide by d too", vec![want * d as f64]),
+                ("that is the sum of the squares over the batch, not their mean", vec![total]),
+                ("that averages over the points but sums over the coordinates", vec![want * d as f64]),
                 (
                     "that is the square root of the loss, an RMSE; the loss is the mean of the squares",
                     vec![want.sqrt()],
                 ),
-                ("the target has the wrong sign: use x1 − x0, not x0 − x1", vec![flipped]),
+                ("the target has the wrong sign: it points from the data to the noise", vec![flipped]),
             ];
             let (g, w) = text::num_pair(got, want);
             let sample = if n == 1 {

@@ -1,16 +1,17 @@
 //! [`Checker`]: the one generic checker behind every exercise.
 //!
 //! ```text
-//! check(f) = print(grade(f)),   grade(f) = guarded(compare(f)) within the time limit,   compare(f): Ok | Err(why)
+//! check(f) = print(grade(f), hint level 1),   check_with_hint(f, k) = print(grade(f), hint level k)
+//! grade(f) = guarded(compare(f)) within the time limit,   compare(f): Ok | Err(why)
 //! ```
 //!
 //! An exercise's checker file only says what is particular to it: the
-//! exercise's title, points, time limit and hint, and `compare`, which runs the
+//! exercise's title, points, time limit and two tiers of hints, and `compare`, which runs the
 //! student's function on the test inputs and explains the first wrong answer.
 //! Guarding (panics, `todo!()`, endless loops), printing and scoring are
 //! written once, here and in [`super::judge_within`].
 
-use super::{judge_within, print, Exercise, Verdict};
+use super::{judge_within, Exercise, Verdict};
 use std::time::Duration;
 
 /// An exercise and the comparison of a student's function `A` (a `dyn Fn` type)
@@ -21,7 +22,7 @@ use std::time::Duration;
 /// a closure that captures nothing is `'static`, so it can run on the grader's
 /// worker thread, which a function that loops forever is left behind on.
 pub struct Checker<A: ?Sized + 'static> {
-    /// Where the exercise sits in the course, what it is worth, and its hint.
+    /// Where the exercise sits in the course, what it is worth, and its hints.
     pub exercise: Exercise,
     compare: fn(&A) -> Result<(), String>,
 }
@@ -51,9 +52,19 @@ impl<A: ?Sized + Sync + 'static> Checker<A> {
         judge_within(&self.exercise, limit, move || (self.compare)(f))
     }
 
-    /// Grades `f`, prints the verdict and a hint, and returns the verdict (for notebook check cells).
+    /// Grades `f`, prints the verdict (with the concept hint after a failed attempt) and
+    /// returns the verdict: what a notebook's check cell, `check!(f)`, does.
     pub fn check(&'static self, f: &'static A) -> Verdict {
-        print(self.grade(f))
+        self.check_with_hint(f, 1)
+    }
+
+    /// Like [`Checker::check`] with the hint level asked for: 0 no hint, 1 the concept
+    /// (after a failed attempt), 2 the concept and the formula (on any verdict but a
+    /// pass): `check_with_hint!(f, 2)`.
+    pub fn check_with_hint(&'static self, f: &'static A, level: u8) -> Verdict {
+        let verdict = self.grade(f);
+        println!("{}", verdict.render(level));
+        verdict
     }
 }
 

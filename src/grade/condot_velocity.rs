@@ -1,4 +1,4 @@
-//! Exercise 2 (notebook 7.3): the conditional target velocity of the CondOT path.
+//! Exercise 7.3.2: the conditional target velocity of the CondOT path.
 //!
 //! Differentiating x_t = t x₁ + (1 − t) x₀ in t gives the velocity of the
 //! point moving along the straight line, which is the CFM regression target:
@@ -10,7 +10,7 @@
 //! The student writes `fn condot_velocity(x0: &[f64], x1: &[f64], t: f64) -> Vec<f64>`.
 
 use super::text::{self, close};
-use super::{Checker, Exercise};
+use super::{Checker, Exercise, Hints};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -19,19 +19,22 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&[f64], &[f64], f64) -> Vec<f64> + Sync;
 
-/// Exercise 2: `condot_velocity`, 10 points.
+/// Exercise 7.3.2: `condot_velocity`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
-        title: "The CondOT target velocity u_t(x_t | x0, x1) = d/dt x_t",
+        title: "The CondOT target velocity: the time derivative of the straight path",
         points: 10,
         time_limit: Duration::from_secs(10),
-        hint: "differentiate x_t = t·x1 + (1 − t)·x0 with respect to t: the velocity points from the noise x0 \
-           to the data x1 and does not depend on t, u = x1 − x0 (also at t = 1, so do not divide by 1 − t).",
+        hints: Hints {
+            concept: "the target is the velocity of a point travelling along the straight path, the time derivative \
+                of the interpolant: it points from the noise towards the data, and a straight path at constant speed \
+                has the same velocity at every time (t = 1 included, so nothing may blow up there).",
+            formula: "u = x1 − x0; it does not depend on t",
+        },
         ..super::registered::condot_velocity
     },
     compare,
 );
-
 
 /// Compares `f` with u = x₁ − x₀ on the calling thread (no guard).
 fn compare(f: &StudentFn) -> Result<(), String> {
@@ -52,8 +55,12 @@ fn compare(f: &StudentFn) -> Result<(), String> {
         text::check_len("velocity", got.len(), want.len(), &context)?;
         if !got.iter().zip(&want).all(|(&g, &w)| close(g, w, 1e-9)) {
             let suspects = [
-                ("the sign is flipped: that is x0 − x1", want.iter().map(|v| -v).collect()),
-                ("that is t·(x1 − x0): the velocity does not shrink near t = 0", want.iter().map(|v| t * v).collect()),
+                ("the sign is flipped: your velocity points from the data to the noise", want.iter().map(|v| -v).collect()),
+                (
+                    "your velocity grows in proportion to t, but a straight path at constant speed moves as fast at \
+                     t = 0 as at t = 1",
+                    want.iter().map(|v| t * v).collect(),
+                ),
                 (
                     "that is x_t, the position, not the velocity",
                     x0.iter().zip(x1).map(|(a, b)| t * b + (1.0 - t) * a).collect(),

@@ -1,4 +1,4 @@
-//! Exercise 5 (notebook 7.4): one Euler step of the sampling ODE.
+//! Exercise 7.4.2: one Euler step of the sampling ODE.
 //!
 //! Sampling solves dx/dt = u_t(x). Euler's method follows the velocity at the
 //! start of the step for the whole step of length h:
@@ -13,7 +13,7 @@
 //! formula on time-dependent linear and nonlinear fields.
 
 use super::fields::{compare_one_step, Kind, OneStep, StepCase, Suspects, TestField};
-use super::{Checker, Exercise};
+use super::{Checker, Exercise, Hints};
 use crate::field::VectorField;
 use crate::points::Points;
 use std::time::Duration;
@@ -21,19 +21,22 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&dyn VectorField, &Points, f64, f64) -> Points + Sync;
 
-/// Exercise 5: `euler_step`, 10 points.
+/// Exercise 7.4.2: `euler_step`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
-        title: "One Euler step x + h·u_t(x) on a batch",
+        title: "One Euler step on a batch",
         points: 10,
         time_limit: Duration::from_secs(10),
-        hint: "evaluate the field once, at the points x and the start time t (field.eval(x, t)), then move every \
-           point by h times its velocity: x + h·u_t(x) (x.plus_scaled(h, &u) does exactly that).",
+        hints: Hints {
+            concept: "Euler's method keeps the velocity at the start of the step for the whole step: one evaluation \
+                of the field, at the points you start from and at the time the step starts, then move every point a \
+                step of length h.",
+            formula: "x_next = x + h·u_t(x); in code, x.plus_scaled(h, &u) with u from field.eval(x, t)",
+        },
         ..super::registered::euler_step
     },
     compare,
 );
-
 
 /// Compares `f` with x + h u_t(x) on the calling thread (no guard).
 fn compare(f: &StudentFn) -> Result<(), String> {
@@ -68,7 +71,7 @@ fn suspects(field: &TestField, x: &Points, t: f64, h: f64) -> Suspects {
             x.plus_scaled(h, &field.batch(x, t + h)).into_vec(),
         ),
         ("the sign is flipped: that is x − h·u_t(x)", x.plus_scaled(-h, &field.batch(x, t)).into_vec()),
-        ("that moves by h/2 instead of h", mid.clone().into_vec()),
+        ("that moves only half a step", mid.clone().into_vec()),
         ("that is a midpoint step, not an Euler step", x.plus_scaled(h, &field.batch(&mid, t + 0.5 * h)).into_vec()),
     ]
 }

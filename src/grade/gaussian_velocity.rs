@@ -1,4 +1,4 @@
-//! Exercise 3 (notebook 7.3): the conditional velocity of a Gaussian path.
+//! Exercise 7.3.3: the conditional velocity of a Gaussian path.
 //!
 //! A Gaussian conditional path p_t(x | z) = N(α_t z, β_t² I) moves the point
 //! x = α_t z + β_t x₀ (x₀ the noise, z the data point it is conditioned on).
@@ -24,7 +24,7 @@
 //! t = 0, 0.5, 0.9 and 0.999.
 
 use super::text::{self, close};
-use super::{Checker, Exercise};
+use super::{Checker, Exercise, Hints};
 use crate::path::{CondOT, Cosine, LinearVP, Polynomial, Scheduler, VariancePreserving};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -34,20 +34,22 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&[f64], &[f64], f64, f64, f64, f64) -> Vec<f64> + Sync;
 
-/// Exercise 3: `gaussian_velocity`, 10 points.
+/// Exercise 7.3.3: `gaussian_velocity`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
-        title: "The conditional velocity of a Gaussian path, u_t(x | z) = (α̇ − (β̇/β)α) z + (β̇/β) x",
+        title: "The conditional velocity of a Gaussian path, as a function of the position x",
         points: 10,
         time_limit: Duration::from_secs(10),
-        hint: "write x = α·z + β·x0, solve it for the noise x0 = (x − α·z)/β and put that into the velocity \
-           α̇·z + β̇·x0: u = (α̇ − (β̇/β)·α)·z + (β̇/β)·x, coordinate by coordinate. With α = t, β = 1 − t, \
-           α̇ = 1, β̇ = −1 it must give (z − x)/(1 − t).",
+        hints: Hints {
+            concept: "the velocity must be a function of the position x and the data point z, not of the noise: \
+                differentiate the sample path α·z + β·x0 in time, then eliminate the noise x0 using the position x. \
+                The noise term shrinks or grows like β, and that must show up in the coefficient of x.",
+            formula: "x0 = (x − α·z)/β; u = (α̇ − (β̇/β)·α)·z + (β̇/β)·x",
+        },
         ..super::registered::gaussian_velocity
     },
     compare,
 );
-
 
 /// (α, β, α̇, β̇) and where they came from, for the messages.
 struct Coefficients {
@@ -120,16 +122,17 @@ fn compare(f: &StudentFn) -> Result<(), String> {
             let r = c.d_beta / c.beta;
             let suspects = [
                 (
-                    "the −(β̇/β)·α part of the z coefficient is missing: that is α̇·z + (β̇/β)·x",
+                    "the coefficient of z is just α̇, the velocity of the path's mean: eliminating the noise brings z into \
+                     the noise term too",
                     x.iter().zip(&z).map(|(xi, zi)| c.d_alpha * zi + r * xi).collect(),
                 ),
-                ("the (β̇/β)·x term is missing", z.iter().map(|zi| (c.d_alpha - r * c.alpha) * zi).collect()),
+                ("your velocity does not depend on x: the term that carries the noise is missing", z.iter().map(|zi| (c.d_alpha - r * c.alpha) * zi).collect()),
                 (
                     "the sign of β̇/β is flipped",
                     x.iter().zip(&z).map(|(xi, zi)| (c.d_alpha + r * c.alpha) * zi - r * xi).collect(),
                 ),
                 (
-                    "that uses β/β̇ instead of β̇/β",
+                    "the ratio of β and its derivative is upside down",
                     x.iter().zip(&z).map(|(xi, zi)| (c.d_alpha - c.alpha / r) * zi + xi / r).collect(),
                 ),
             ];

@@ -1,4 +1,4 @@
-//! Exercise 1 (notebook 7.3): the CondOT interpolant.
+//! Exercise 7.3.1: the CondOT interpolant.
 //!
 //! The conditional optimal-transport path moves a noise point x₀ to a data
 //! point x₁ along a straight line at constant speed:
@@ -13,7 +13,7 @@
 //! 1, 2, 3 and 5 at t = 0, t = 1, t close to 1 and random times.
 
 use super::text::{self, close};
-use super::{Checker, Exercise};
+use super::{Checker, Exercise, Hints};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -22,19 +22,22 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&[f64], &[f64], f64) -> Vec<f64> + Sync;
 
-/// Exercise 1: `interpolant`, 10 points.
+/// Exercise 7.3.1: `interpolant`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
-        title: "The CondOT interpolant x_t = t·x1 + (1 − t)·x0",
+        title: "The CondOT interpolant: a point on the straight path from noise to data",
         points: 10,
         time_limit: Duration::from_secs(10),
-        hint: "x_t runs in a straight line from the noise x0 (at t = 0) to the data point x1 (at t = 1): \
-           coordinate by coordinate, x_t = t·x1 + (1 − t)·x0. Return one number per coordinate.",
+        hints: Hints {
+            concept: "x_t is a point on the straight segment from the noise x0 to the data point x1, moving at \
+                constant speed: check which end you return at t = 0 and which at t = 1, and that every coordinate \
+                moves.",
+            formula: "x_t = t·x1 + (1 − t)·x0, coordinate by coordinate",
+        },
         ..super::registered::interpolant
     },
     compare,
 );
-
 
 /// The reference: x_t = t x₁ + (1 − t) x₀.
 fn expected(x0: &[f64], x1: &[f64], t: f64) -> Vec<f64> {
@@ -63,8 +66,8 @@ fn compare(f: &StudentFn) -> Result<(), String> {
         text::check_len("x_t", got.len(), want.len(), &context)?;
         if !got.iter().zip(&want).all(|(&g, &w)| close(g, w, 1e-9)) {
             let suspects = [
-                ("t and 1 − t are swapped: that is t·x0 + (1 − t)·x1", expected(x1, x0, t)),
-                ("that is x1 − x0, the velocity, not the position", x1.iter().zip(x0).map(|(b, a)| b - a).collect()),
+                ("t and 1 − t are swapped: your path starts at the data and ends at the noise", expected(x1, x0, t)),
+                ("that is the velocity along the path, not the position on it", x1.iter().zip(x0).map(|(b, a)| b - a).collect()),
             ];
             let (g, w) = text::vector_pair(&got, &want);
             return Err(format!(

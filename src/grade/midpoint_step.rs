@@ -1,4 +1,4 @@
-//! Exercise 6 (notebook 7.4): one midpoint step of the sampling ODE.
+//! Exercise 7.4.3: one midpoint step of the sampling ODE.
 //!
 //! The explicit midpoint method takes a half Euler step to estimate the point
 //! in the middle of the step, and then moves the whole step with the velocity
@@ -14,7 +14,7 @@
 //! `fn midpoint_step(field: &dyn VectorField, x: &Points, t: f64, h: f64) -> Points`.
 
 use super::fields::{compare_one_step, Kind, OneStep, StepCase, Suspects, TestField};
-use super::{Checker, Exercise};
+use super::{Checker, Exercise, Hints};
 use crate::field::VectorField;
 use crate::points::Points;
 use std::time::Duration;
@@ -22,19 +22,22 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&dyn VectorField, &Points, f64, f64) -> Points + Sync;
 
-/// Exercise 6: `midpoint_step`, 10 points.
+/// Exercise 7.4.3: `midpoint_step`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
-        title: "One midpoint step x + h·u_{t+h/2}(x + (h/2)·u_t(x)) on a batch",
+        title: "One midpoint step on a batch",
         points: 10,
         time_limit: Duration::from_secs(10),
-        hint: "two evaluations: k1 = u_t(x) at the start, then the half step x_mid = x + (h/2)·k1, then \
-           k2 = u at x_mid and at the middle time t + h/2; the result is x + h·k2 (the whole step, from x).",
+        hints: Hints {
+            concept: "the midpoint method moves with the velocity found in the middle of the step, in space and in \
+                time: first estimate where the path is half a step ahead (a half Euler step), ask the field there at \
+                the middle time, then move the whole step, starting from where you were.",
+            formula: "x_mid = x + (h/2)·u_t(x); x_next = x + h·u_{t+h/2}(x_mid)",
+        },
         ..super::registered::midpoint_step
     },
     compare,
 );
-
 
 /// Compares `f` with x + h u_{t+h/2}(x + (h/2) u_t(x)) on the calling thread (no guard).
 fn compare(f: &StudentFn) -> Result<(), String> {
@@ -74,14 +77,15 @@ fn suspects(field: &TestField, x: &Points, t: f64, h: f64) -> Suspects {
     heun.add_scaled(0.5 * h, &heun_k2);
     vec![
         (
-            "the second evaluation used the time t instead of t + h/2",
+            "the second evaluation used the start time t: the midpoint method asks the field in the middle of the \
+             step in time as well as in space",
             x.plus_scaled(h, &field.batch(&mid, t)).into_vec(),
         ),
         (
-            "the second evaluation used the time t + h instead of t + h/2",
+            "the second evaluation used the end time t + h, not the middle of the step",
             x.plus_scaled(h, &field.batch(&mid, t + h)).into_vec(),
         ),
-        ("the half step used h instead of h/2", x.plus_scaled(h, &field.batch(&full, t + 0.5 * h)).into_vec()),
+        ("the first, half step moved a whole step h", x.plus_scaled(h, &field.batch(&full, t + 0.5 * h)).into_vec()),
         (
             "the final move starts from x_mid instead of x",
             mid.plus_scaled(h, &field.batch(&mid, t + 0.5 * h)).into_vec(),

@@ -12,9 +12,10 @@
 //!
 //! * the check cell of a notebook: `check!(interpolant);` (short for
 //!   `flowmatch::grade::interpolant::EXERCISE.check(&interpolant)`) prints the
-//!   verdict with a hint and returns it;
-//! * the `course grade [EXERCISE]` command, which grades the files in
-//!   `exercises/` and prints a score table;
+//!   verdict with a concept hint and returns it; `check_with_hint!(interpolant, 2)`
+//!   also shows the formula;
+//! * the `course grade [EXERCISE] [--hint 2] [--json]` command, which grades the files in
+//!   `exercises/` and prints a score table (or one JSON [`Gradebook`]);
 //! * the repository's tests, which grade `solutions/` (must pass), the
 //!   untouched stubs (must be "not yet solved") and typical wrong answers
 //!   (must fail).
@@ -22,7 +23,9 @@
 //! ## One list, one checker
 //!
 //! [`for_each_exercise!`](crate::for_each_exercise) (in `registry.rs`) is the
-//! list of exercises: one line each, with its number, name, topic and file.
+//! list of exercises: one line each, with its topic, its number within the topic,
+//! its name and its file. An exercise is known by its name (`euler_step`) or its
+//! id, topic and number (`7.4.2`).
 //! This module, the `course grade` command and the grading tests all expand
 //! it, so adding an exercise means writing its files (the stub in
 //! `exercises/<topic>/`, the solution in `solutions/<topic>/`, typical wrong
@@ -30,25 +33,35 @@
 //! one line in the list.
 //!
 //! Each checker file defines `EXERCISE`, a [`Checker`] holding the
-//! exercise's title, points, time limit, hint and its comparison with the
+//! exercise's title, points, time limit, [`Hints`] and its comparison with the
 //! reference. The generic [`Checker`] does the rest:
 //!
 //! | method | what it does |
 //! | --- | --- |
-//! | `EXERCISE.check(&f)` | grades `f`, prints the verdict, returns the [`Verdict`] (notebook cells) |
+//! | `EXERCISE.check(&f)` | grades `f`, prints the verdict (concept hint after a failure), returns the [`Verdict`] (notebook cells) |
+//! | `EXERCISE.check_with_hint(&f, 2)` | the same with the hint level asked for (2: the formula too) |
 //! | `EXERCISE.grade(&f)` | grades `f` silently (the `course` command, tests) |
 //! | `EXERCISE.compare(&f)` | the bare comparison, on the calling thread: `Ok(())` or what was wrong |
 //!
-//! | # | module | notebook | points | the student writes |
-//! | --- | --- | --- | --- | --- |
-//! | 1 | [`interpolant`] | 7.3 | 10 | x_t = t x₁ + (1 − t) x₀ |
-//! | 2 | [`condot_velocity`] | 7.3 | 10 | u_t(x_t \| x₀, x₁) = x₁ − x₀ |
-//! | 3 | [`gaussian_velocity`] | 7.3 | 10 | u_t(x \| z) = (α̇_t − (β̇_t/β_t) α_t) z + (β̇_t/β_t) x |
-//! | 4 | [`cfm_loss`] | 7.4 | 10 | 1/(n d) Σᵢ ‖v_i − (x₁ᵢ − x₀ᵢ)‖² |
-//! | 5 | [`euler_step`] | 7.4 | 10 | x + h u_t(x) |
-//! | 6 | [`midpoint_step`] | 7.4 | 10 | x + h u_{t+h/2}(x + (h/2) u_t(x)) |
-//! | 7 | [`train_step`] | 7.4 | 20 | one optimiser step on the CFM regression batch |
-//! | 8 | [`sample_euler`] | 7.4 | 10 | K Euler steps from t = 0 to t = 1 |
+//! | id | module | points | the student writes |
+//! | --- | --- | --- | --- |
+//! | 7.3.1 | [`interpolant`] | 10 | x_t = t x₁ + (1 − t) x₀ |
+//! | 7.3.2 | [`condot_velocity`] | 10 | u_t(x_t \| x₀, x₁) = x₁ − x₀ |
+//! | 7.3.3 | [`gaussian_velocity`] | 10 | u_t(x \| z) = (α̇_t − (β̇_t/β_t) α_t) z + (β̇_t/β_t) x |
+//! | 7.4.1 | [`cfm_loss`] | 10 | 1/(n d) Σᵢ ‖v_i − (x₁ᵢ − x₀ᵢ)‖² |
+//! | 7.4.2 | [`euler_step`] | 10 | x + h u_t(x) |
+//! | 7.4.3 | [`midpoint_step`] | 10 | x + h u_{t+h/2}(x + (h/2) u_t(x)) |
+//! | 7.4.4 | [`train_step`] | 20 | one optimiser step on the CFM regression batch |
+//! | 7.4.5 | [`sample_euler`] | 10 | K Euler steps from t = 0 to t = 1 |
+//!
+//! ## Two tiers of hints
+//!
+//! Every exercise has [`Hints`]: level 1 names the concept that is wrong ("the
+//! velocity at the start of a step, not at its end") and never gives the formula;
+//! level 2 gives the formula. `check!(f)` shows level 1 after a failed attempt;
+//! `check_with_hint!(f, 2)` and `course grade EXERCISE --hint 2` show level 2. The
+//! level is always asked for explicitly: a counter of attempts cannot escalate,
+//! because every evcxr cell links its own copy of the library's statics.
 //!
 //! ## Student code is guarded
 //!
@@ -75,24 +88,31 @@ use std::time::Duration;
 
 mod checker;
 mod fields;
+pub mod gradebook;
 mod guard;
 mod registry;
 mod text;
 
 pub use checker::Checker;
+pub use gradebook::{Gradebook, Item};
 pub use guard::{run_guarded, Guarded};
 
 /// Declares every exercise of the registry: its checker module, its place in
 /// the course ([`Exercise::registered`]) and the list [`EXERCISES`].
 macro_rules! declare_exercises {
-    ($($number:literal $name:ident $topic:literal $file:literal;)*) => {
+    ($($topic:literal $number:literal $name:ident $file:literal;)*) => {
         $(pub mod $name;)*
 
         /// Each exercise's place in the course, from the registry; its checker adds the rest.
         #[allow(non_upper_case_globals)]
         mod registered {
-            $(pub(super) const $name: super::Exercise =
-                super::Exercise::registered($number, stringify!($name), $topic, concat!("exercises/", $file));)*
+            $(pub(super) const $name: super::Exercise = super::Exercise::registered(
+                $topic,
+                $number,
+                concat!($topic, ".", $number),
+                stringify!($name),
+                concat!("exercises/", $file),
+            );)*
         }
 
         /// Every exercise, in course order (the order of the registry).
@@ -102,45 +122,98 @@ macro_rules! declare_exercises {
 
 crate::for_each_exercise!(declare_exercises);
 
+/// The two tiers of help an exercise gives after a failed attempt.
+///
+/// ```text
+/// level 1 (check!(f), course grade):                  concept: what idea is wrong, never the formula
+/// level 2 (check_with_hint!(f, 2), --hint 2):        concept + formula
+/// ```
+///
+/// Write the formula as `lhs = rhs` equations, separated by `;` (a test checks that
+/// no right-hand side appears in the concept hint, the title or a failure message).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hints {
+    /// Level 1: names the concept that is wrong (e.g. "the velocity at the start of a
+    /// step, not at its end"), without the formula.
+    pub concept: &'static str,
+    /// Level 2: the formula, shown only when asked for.
+    pub formula: &'static str,
+}
+
+/// The highest hint level: 2, the formula.
+pub const MAX_HINT_LEVEL: u8 = 2;
+
 /// What describes one exercise: where it lives (from the registry), what it is
-/// worth, and a hint (from its checker).
+/// worth, and its hints (from its checker).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Exercise {
-    /// 1-based position in the course.
+    /// The topic (and notebook) whose exercise cell asks for the function, e.g. "7.4".
+    pub topic: &'static str,
+    /// 1-based position within the topic.
     pub number: usize,
+    /// Topic and number, e.g. "7.4.2".
+    pub id: &'static str,
     /// The name of the function the student writes, and of its checker module.
     pub name: &'static str,
-    /// A short title.
+    /// A short title (no formula: that is the level-2 hint).
     pub title: &'static str,
-    /// The notebook whose exercise cell asks for the function (e.g. "7.3").
-    pub notebook: &'static str,
     /// The exercise file, relative to the repository root.
     pub file: &'static str,
     /// The points a pass earns.
     pub points: u32,
     /// How long the student's code may run before it is reported as timed out.
     pub time_limit: Duration,
-    /// What to look at when the exercise fails.
-    pub hint: &'static str,
+    /// Help after a failed attempt, in two tiers.
+    pub hints: Hints,
 }
 
 impl Exercise {
-    /// An exercise as the registry places it: number, name, notebook and file; the
-    /// checker fills in the title, points, time limit and hint.
-    pub const fn registered(number: usize, name: &'static str, notebook: &'static str, file: &'static str) -> Self {
-        Exercise { number, name, title: "", notebook, file, points: 0, time_limit: Duration::ZERO, hint: "" }
+    /// An exercise as the registry places it: topic, number, id, name and file; the
+    /// checker fills in the title, points, time limit and hints.
+    pub const fn registered(
+        topic: &'static str,
+        number: usize,
+        id: &'static str,
+        name: &'static str,
+        file: &'static str,
+    ) -> Self {
+        Exercise {
+            topic,
+            number,
+            id,
+            name,
+            title: "",
+            file,
+            points: 0,
+            time_limit: Duration::ZERO,
+            hints: Hints { concept: "", formula: "" },
+        }
+    }
+
+    /// The hint text of `level`: nothing at 0, the concept at 1, concept and formula at 2 (or more).
+    pub fn hint(&self, level: u8) -> Option<String> {
+        match level {
+            0 => None,
+            1 => Some(format!(
+                "{}\n  Stuck? check_with_hint!({}, 2) in the notebook, or `course grade {} --hint 2`, shows the formula.",
+                self.hints.concept, self.name, self.id
+            )),
+            _ => Some(format!("{}\n  Formula: {}", self.hints.concept, self.hints.formula)),
+        }
     }
 }
 
-/// Finds an exercise by name (`"interpolant"`), number (`"1"`, `"01"`) or file
-/// stem (`"01_interpolant"`), ignoring case.
+/// Finds an exercise by name (`"euler_step"`), id (`"7.4.2"`) or file (`"02_euler_step"`,
+/// `"7.4/02_euler_step.rs"`, `"exercises/7.4/02_euler_step.rs"`), ignoring case.
+///
+/// A bare number (`"2"`) names no exercise: numbers count within a topic.
 pub fn find(query: &str) -> Option<&'static Exercise> {
-    let q = query.trim().to_ascii_lowercase();
+    let q = query.trim().replace('\\', "/").to_ascii_lowercase();
     let q = q.strip_suffix(".rs").unwrap_or(&q);
+    let q = q.strip_prefix("exercises/").unwrap_or(q);
     EXERCISES.iter().copied().find(|e| {
-        e.name == q
-            || q.parse::<usize>().ok() == Some(e.number)
-            || e.file.rsplit('/').next().and_then(|f| f.strip_suffix(".rs")) == Some(q)
+        let file = e.file.strip_prefix("exercises/").and_then(|f| f.strip_suffix(".rs"));
+        e.name == q || e.id == q || file == Some(q) || file.and_then(|f| f.rsplit('/').next()) == Some(q)
     })
 }
 
@@ -173,6 +246,20 @@ pub enum Outcome {
         /// The time limit it ran into.
         limit: Duration,
     },
+}
+
+impl Outcome {
+    /// The outcome in one machine-readable word or two, as the JSON [`Gradebook`] writes it:
+    /// `pass`, `fail`, `not yet solved`, `panic`, `timed out`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Outcome::Passed => "pass",
+            Outcome::Failed { .. } => "fail",
+            Outcome::NotSolved => "not yet solved",
+            Outcome::Panicked { .. } => "panic",
+            Outcome::TimedOut { .. } => "timed out",
+        }
+    }
 }
 
 /// The result of grading one exercise.
@@ -210,10 +297,25 @@ impl Verdict {
         }
     }
 
-    /// True when the exercise's hint goes with this verdict: after a real attempt
-    /// failed (not on a pass, and not before the student has tried).
+    /// True when the concept hint (level 1) goes with this verdict: after a real
+    /// attempt failed (not on a pass, and not before the student has tried).
     pub fn shows_hint(&self) -> bool {
         !matches!(self.outcome, Outcome::Passed | Outcome::NotSolved)
+    }
+
+    /// The hint shown with this verdict at `level`: level 1 after a failed attempt only;
+    /// level 2, asked for explicitly, on any verdict but a pass (also before a first try).
+    pub fn hint(&self, level: u8) -> Option<String> {
+        let wanted = match level {
+            0 => false,
+            1 => self.shows_hint(),
+            _ => !self.passed(),
+        };
+        if wanted {
+            self.exercise.hint(level)
+        } else {
+            None
+        }
     }
 
     /// What went wrong, in a sentence or two (`None` on a pass).
@@ -225,7 +327,7 @@ impl Verdict {
             Outcome::NotSolved => Some(format!(
                 "`{}` still runs into todo!(). Task: {}. Replace the todo!() with your code ({}, or the exercise \
                  cell of notebook {}) and grade again.",
-                e.name, e.title, e.file, e.notebook
+                e.name, e.title, e.file, e.topic
             )),
             Outcome::Panicked { message, location } => Some(format!(
                 "your code stopped with a panic: \"{}\"{}.",
@@ -239,28 +341,36 @@ impl Verdict {
             )),
         }
     }
+
+    /// The verdict as text, with the hint of `level` (see [`Verdict::hint`]); `Display` uses level 1.
+    pub fn render(&self, level: u8) -> String {
+        let e = self.exercise;
+        let mut out =
+            format!("Exercise {} · {}: {}, {}/{} points.", e.id, e.name, self.status(), self.points(), e.points);
+        if let Some(problem) = self.problem() {
+            out += &format!("\n  What happened: {problem}");
+        }
+        if let Some(hint) = self.hint(level) {
+            out += &format!("\n  Hint: {hint}");
+        }
+        out
+    }
+
+    /// This verdict as one line of the JSON [`Gradebook`].
+    pub fn item(&self) -> Item {
+        Item {
+            name: self.exercise.name.to_string(),
+            topic: self.exercise.topic.to_string(),
+            earned: self.points(),
+            possible: self.exercise.points,
+            verdict: self.outcome.key().to_string(),
+        }
+    }
 }
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let e = self.exercise;
-        write!(
-            f,
-            "Exercise {} · {} (notebook {}): {}, {}/{} points.",
-            e.number,
-            e.name,
-            e.notebook,
-            self.status(),
-            self.points(),
-            e.points
-        )?;
-        if let Some(problem) = self.problem() {
-            write!(f, "\n  What happened: {problem}")?;
-        }
-        if self.shows_hint() {
-            write!(f, "\n  Hint: {}", e.hint)?;
-        }
-        Ok(())
+        f.write_str(&self.render(1))
     }
 }
 
@@ -293,47 +403,40 @@ fn is_todo(message: &str) -> bool {
     message.starts_with("not yet implemented")
 }
 
-/// Prints a verdict (what `check` does in a notebook cell) and returns it.
-pub(crate) fn print(verdict: Verdict) -> Verdict {
-    println!("{verdict}");
-    verdict
-}
-
-/// The score table and, for each exercise that did not pass, what happened and a hint.
+/// The score table and, for each exercise that did not pass, what happened and the
+/// hint of `level` (see [`Verdict::hint`]).
 ///
 /// ```text
-///  #  exercise           notebook  points  result
-///  1  interpolant        7.3        10/10  pass
-///  2  condot_velocity    7.3         0/10  not yet solved
-///     total                         10/20
+///  id     exercise           points  result
+///  7.3.1  interpolant         10/10  pass
+///  7.3.2  condot_velocity      0/10  not yet solved
+///         total               10/20
 /// ```
-pub fn report(verdicts: &[Verdict]) -> String {
+pub fn report(verdicts: &[Verdict], level: u8) -> String {
     let name_w = verdicts.iter().map(|v| v.exercise.name.len()).max().unwrap_or(8).max(8);
-    let mut out = format!("{:>2}  {:<name_w$}  notebook  points  result\n", "#", "exercise");
+    let id_w = verdicts.iter().map(|v| v.exercise.id.len()).max().unwrap_or(2).max(2);
+    let mut out = format!("{:<id_w$}  {:<name_w$}  points  result\n", "id", "exercise");
     for v in verdicts {
         let pts = format!("{}/{}", v.points(), v.exercise.points);
-        out += &format!(
-            "{:>2}  {:<name_w$}  {:<8}  {:>6}  {}\n",
-            v.exercise.number,
-            v.exercise.name,
-            v.exercise.notebook,
-            pts,
-            v.status()
-        );
+        out += &format!("{:<id_w$}  {:<name_w$}  {:>6}  {}\n", v.exercise.id, v.exercise.name, pts, v.status());
     }
     let earned: u32 = verdicts.iter().map(Verdict::points).sum();
     let max: u32 = verdicts.iter().map(|v| v.exercise.points).sum();
-    out += &format!("{:>2}  {:<name_w$}  {:<8}  {:>6}\n", "", "total", "", format!("{earned}/{max}"));
-    let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.passed()).collect();
-    for v in failed {
+    out += &format!("{:<id_w$}  {:<name_w$}  {:>6}\n", "", "total", format!("{earned}/{max}"));
+    for v in verdicts.iter().filter(|v| !v.passed()) {
         let e = v.exercise;
-        out += &format!("\n{} · {} ({}): {}\n", e.number, e.name, e.file, v.status());
+        out += &format!("\n{} · {} ({}): {}\n", e.id, e.name, e.file, v.status());
         if let Some(p) = v.problem() {
             out += &format!("  What happened: {p}\n");
         }
-        if v.shows_hint() {
-            out += &format!("  Hint: {}\n", e.hint);
+        if let Some(hint) = v.hint(level) {
+            out += &format!("  Hint: {hint}\n");
         }
     }
     out
+}
+
+/// The verdicts as one JSON [`Gradebook`] (what `course grade --json` prints).
+pub fn gradebook(verdicts: &[Verdict]) -> Gradebook {
+    Gradebook::new(verdicts.iter().map(Verdict::item).collect())
 }

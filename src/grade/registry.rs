@@ -1,23 +1,34 @@
-//! The list of exercises: the one table from which the `grade` module, the
-//! `course grade` command and the grading tests all derive.
+//! The registry: the one list of exercises and quizzes, from which the `grade` and
+//! `quiz` modules, the `course grade` and `course quiz` commands, the grading tests
+//! and the notebooks' check cells all derive.
 //!
 //! ```text
-//! number  name (checker module = the student's function)  topic  file under exercises/, solutions/, tests/fixtures/wrong/
+//! exercise:  "topic" number name (checker module = the student's function)  "file under exercises/, solutions/, tests/fixtures/wrong/"
+//! quiz:      "topic" module (src/quiz/<module>.rs, defining QUIZ)
 //! ```
+//!
+//! Exercises are numbered **within their topic**: `7.4.2` is the second exercise of
+//! topic 7.4, so a new topic never renumbers the exercises of another.
 //!
 //! Adding an exercise: write its stub (`exercises/<topic>/NN_name.rs`), its
 //! solution (`solutions/<topic>/NN_name.rs`, the stub with its solution regions
 //! filled in), typical wrong answers (`tests/fixtures/wrong/<topic>/NN_name.rs`,
 //! a `pub const ALL` list) and its checker (`src/grade/<name>.rs`, defining
-//! `EXERCISE`), then add one line below. The tests check that the files, the
-//! numbers and the notebooks agree with the list.
+//! `EXERCISE` with two tiers of hints), then add one line to
+//! [`for_each_exercise!`](crate::for_each_exercise).
+//!
+//! Adding a topic's quiz: write its content file (`src/quiz/<module>.rs`, defining
+//! `pub static QUIZ: Quiz`), then add one line to [`for_each_quiz!`](crate::for_each_quiz).
+//!
+//! The tests check that the files, the numbers, the quiz keys and the notebooks agree
+//! with these lists.
 
 /// Calls the macro `$then` with the list of exercises, in course order: one
-/// `number name "topic" "topic/NN_name.rs";` line each.
+/// `"topic" number name "topic/NN_name.rs";` line each, numbered from 1 within each topic.
 ///
 /// ```
 /// macro_rules! count {
-///     ($($number:literal $name:ident $topic:literal $file:literal;)*) => { [$(stringify!($name)),*].len() };
+///     ($($topic:literal $number:literal $name:ident $file:literal;)*) => { [$(stringify!($name)),*].len() };
 /// }
 /// assert_eq!(flowmatch::for_each_exercise!(count), flowmatch::grade::EXERCISES.len());
 /// ```
@@ -25,19 +36,41 @@
 macro_rules! for_each_exercise {
     ($then:ident) => {
         $then! {
-            1 interpolant       "7.3" "7.3/01_interpolant.rs";
-            2 condot_velocity   "7.3" "7.3/02_condot_velocity.rs";
-            3 gaussian_velocity "7.3" "7.3/03_gaussian_velocity.rs";
-            4 cfm_loss          "7.4" "7.4/04_cfm_loss.rs";
-            5 euler_step        "7.4" "7.4/05_euler_step.rs";
-            6 midpoint_step     "7.4" "7.4/06_midpoint_step.rs";
-            7 train_step        "7.4" "7.4/07_train_step.rs";
-            8 sample_euler      "7.4" "7.4/08_sample_euler.rs";
+            "7.3" 1 interpolant       "7.3/01_interpolant.rs";
+            "7.3" 2 condot_velocity   "7.3/02_condot_velocity.rs";
+            "7.3" 3 gaussian_velocity "7.3/03_gaussian_velocity.rs";
+            "7.4" 1 cfm_loss          "7.4/01_cfm_loss.rs";
+            "7.4" 2 euler_step        "7.4/02_euler_step.rs";
+            "7.4" 3 midpoint_step     "7.4/03_midpoint_step.rs";
+            "7.4" 4 train_step        "7.4/04_train_step.rs";
+            "7.4" 5 sample_euler      "7.4/05_sample_euler.rs";
         }
     };
 }
 
-/// Grades a notebook's exercise function with its checker and prints the verdict:
+/// Calls the macro `$then` with the list of quizzes, in course order: one
+/// `"topic" module;` line each; the module `src/quiz/<module>.rs` defines `pub static QUIZ`.
+///
+/// ```
+/// macro_rules! topics {
+///     ($($topic:literal $module:ident;)*) => { [$($topic),*] };
+/// }
+/// let topics = flowmatch::for_each_quiz!(topics);
+/// assert_eq!(topics.len(), flowmatch::quiz::QUIZZES.len());
+/// assert!(topics.contains(&"7.3"));
+/// ```
+#[macro_export]
+macro_rules! for_each_quiz {
+    ($then:ident) => {
+        $then! {
+            "7.3" t7_3;
+            "7.4" t7_4;
+        }
+    };
+}
+
+/// Grades a notebook's exercise function with its checker and prints the verdict,
+/// with the concept hint (level 1) after a failed attempt:
 /// `check!(interpolant)` is `flowmatch::grade::interpolant::EXERCISE.check(&interpolant)`.
 ///
 /// The function must carry the exercise's name, as the notebook's exercise cell writes it.
@@ -45,5 +78,17 @@ macro_rules! for_each_exercise {
 macro_rules! check {
     ($name:ident) => {
         $crate::grade::$name::EXERCISE.check(&$name)
+    };
+}
+
+/// Like [`check!`](crate::check), with the hint level asked for: `check_with_hint!(euler_step, 2)`
+/// also shows the formula (level 2); level 0 shows no hint.
+///
+/// The level is always written in the cell: a counter of failed attempts cannot
+/// work, because every evcxr cell links its own copy of the library's statics.
+#[macro_export]
+macro_rules! check_with_hint {
+    ($name:ident, $level:expr) => {
+        $crate::grade::$name::EXERCISE.check_with_hint(&$name, $level)
     };
 }

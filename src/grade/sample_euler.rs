@@ -1,4 +1,4 @@
-//! Exercise 8 (notebook 7.4): sampling with K Euler steps.
+//! Exercise 7.4.5: sampling with K Euler steps.
 //!
 //! A flow model generates data by solving dx/dt = u_t(x) from noise at t = 0
 //! to t = 1. With K equal Euler steps, h = 1/K and t_k = k h:
@@ -13,7 +13,7 @@
 
 use super::fields::{Kind, TestField};
 use super::text;
-use super::{Checker, Exercise};
+use super::{Checker, Exercise, Hints};
 use crate::field::VectorField;
 use crate::points::Points;
 use crate::solver::{solve, Method, TimeGrid};
@@ -25,19 +25,22 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&dyn VectorField, &Points, usize) -> Points + Sync;
 
-/// Exercise 8: `sample_euler`, 10 points.
+/// Exercise 7.4.5: `sample_euler`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
-        title: "Generating samples: K Euler steps from t = 0 to t = 1",
+        title: "Generating samples: Euler steps from noise at t = 0 to data at t = 1",
         points: 10,
         time_limit: Duration::from_secs(10),
-        hint: "take exactly `steps` Euler steps of size h = 1/steps, starting from x0 at t = 0; step k starts \
-           at t = k·h and uses the velocity there, x ← x + h·u_t(x), so the last step ends at t = 1.",
+        hints: Hints {
+            concept: "sampling integrates the ODE from the noise at t = 0 to the data at t = 1 in `steps` equal \
+                steps: each step starts where the previous one ended and uses the velocity at its own start time, \
+                and the last step ends exactly at t = 1.",
+            formula: "h = 1/steps; x_(k+1) = x_k + h·u_{k·h}(x_k) for k from 0 to steps − 1, x_0 the noise",
+        },
         ..super::registered::sample_euler
     },
     compare,
 );
-
 
 /// `count` Euler steps of size `h`, step k evaluated at `time(k)`.
 fn euler(field: &TestField, x0: &Points, count: usize, h: f64, time: impl Fn(usize) -> f64) -> Vec<f64> {
@@ -92,7 +95,7 @@ fn compare(f: &StudentFn) -> Result<(), String> {
                     euler(&field, &x0, steps + 1, h, |j| j as f64 * h),
                 ),
                 (
-                    "the step size is 1/(steps + 1) instead of 1/steps",
+                    "your step size is 1/(steps + 1): the steps stop short of t = 1",
                     euler(&field, &x0, steps, 1.0 / (k + 1.0), |j| j as f64 / (k + 1.0)),
                 ),
                 ("the steps have no factor h: that is x + u_t(x)", euler(&field, &x0, steps, 1.0, |j| j as f64 * h)),
@@ -103,7 +106,7 @@ fn compare(f: &StudentFn) -> Result<(), String> {
                     euler(&field, &x0, steps - 1, h, |j| j as f64 * h),
                 ));
                 suspects.push((
-                    "the step size is 1/(steps − 1) instead of 1/steps",
+                    "your step size is 1/(steps − 1): the steps overshoot t = 1",
                     euler(&field, &x0, steps, 1.0 / (k - 1.0), |j| j as f64 / (k - 1.0)),
                 ));
             }

@@ -1,4 +1,4 @@
-//! Exercise 7 (notebook 7.4): one Conditional Flow Matching training step.
+//! Exercise 7.4.4: one Conditional Flow Matching training step.
 //!
 //! The body of the training loop: given a batch of noise points x₀, data
 //! points x₁ and times t (one per row), build the CFM regression batch on the
@@ -26,7 +26,7 @@
 //! on a one-dimensional model checks that nothing assumes d = 2.
 
 use super::text::{self, close};
-use super::{Checker, Exercise};
+use super::{Checker, Exercise, Hints};
 use crate::loss::Batch;
 use crate::nn::{MlpConfig, Net, OptimizerConfig, OptimizerKind, TrainableModel};
 use crate::path::PathSample;
@@ -39,16 +39,20 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + Sync;
 
-/// Exercise 7: `train_step`, 20 points.
+/// Exercise 7.4.4: `train_step`, 20 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
-        title: "One CFM training step: build x_t and the target, then call model.train_step",
+        title: "One CFM training step: the regression batch, then one optimiser step",
         points: 20,
         time_limit: Duration::from_secs(60),
-        hint: "row i of x_t is t[i]·x1_i + (1 − t[i])·x0_i (each row has its own time) and its target is \
-           x1_i − x0_i; put them in PathSample { x0: x0.clone(), x1: x1.clone(), t: t.to_vec(), x_t, target, \
-           labels: None }, call model.train_step(&Batch::Regression(sample), opt) exactly once and return the \
-           loss it gives back.",
+        hints: Hints {
+            concept: "each row lives at its own time t[i] on its own straight path from x0_i to x1_i, and its \
+                regression target is that path's velocity; build the batch from the pairs (no labels), let the model \
+                take exactly one optimiser step on it, and return the loss that step reports.",
+            formula: "x_t[i] = t[i]·x1_i + (1 − t[i])·x0_i; target[i] = x1_i − x0_i; loss = \
+                model.train_step(&Batch::Regression(PathSample { x0, x1, t, x_t, target, labels: None }), opt), \
+                called once",
+        },
         ..super::registered::train_step
     },
     compare,
@@ -58,7 +62,6 @@ pub static EXERCISE: Checker<StudentFn> = Checker::new(
 const STEPS: usize = 30;
 /// The true loss must end below this fraction of where it started.
 const MAX_RATIO: f64 = 0.7;
-
 
 /// The regression batch with x_t = a_i x₁ + b_i x₀ and target = c (x₁ − x₀), (a_i, b_i) from `coef(t_i)`.
 fn batch(x0: &Points, x1: &Points, t: &[f64], coef: impl Fn(f64) -> (f64, f64), sign: f64) -> Batch {
@@ -87,7 +90,10 @@ fn run(f: &StudentFn, dim: usize, n: usize, calls: usize, seed: u64) -> Result<(
             "the loss with the target x0 − x1: the sign of the target is flipped",
             batch(&x0, &x1, &t, |s| (s, 1.0 - s), -1.0),
         ),
-        ("the loss with x_t = (1 − t)·x1 + t·x0: t and 1 − t are swapped", batch(&x0, &x1, &t, |s| (1.0 - s, s), 1.0)),
+        (
+            "the loss with t and 1 − t are swapped in x_t: each path runs from the data to the noise",
+            batch(&x0, &x1, &t, |s| (1.0 - s, s), 1.0),
+        ),
         ("the loss with x_t = x0: the points were not moved along the path", batch(&x0, &x1, &t, |_| (0.0, 1.0), 1.0)),
         ("the loss with x_t = x1: the points were not moved along the path", batch(&x0, &x1, &t, |_| (1.0, 0.0), 1.0)),
     ];
@@ -113,8 +119,8 @@ fn run(f: &StudentFn, dim: usize, n: usize, calls: usize, seed: u64) -> Result<(
             let (g, w) = text::num_pair(got, before);
             let why = text::diagnose(&[got], &suspect_losses, 1e-4).map(|d| format!("yours is {d}"));
             return Err(format!(
-                "{context} your train_step returned {g}; expected {w}, the loss of the model before the step on the \
-                 batch x_t = t·x1 + (1 − t)·x0 with target x1 − x0{}.",
+                "{context} your train_step returned {g}; expected {w}, the model's CFM loss on the correct regression \
+                 batch before the step{}.",
                 text::remark(why.as_deref())
             ));
         }

@@ -5,6 +5,7 @@
 //! cargo run --release --bin course -- execute      # run every notebook headless, report timings
 //! cargo run --release --bin course -- setup        # only install (venv + JupyterLab, evcxr_jupyter, kernel)
 //! cargo run --release --bin course -- grade ...    # grade the exercises
+//! cargo run --release --bin course -- quiz ...     # the topic quizzes
 //! ```
 //!
 //! See `course help` and notebooks/README.md.
@@ -18,6 +19,7 @@ mod notebook;
 mod paths;
 mod proc;
 mod python;
+mod quiz_cmd;
 mod sync_cmd;
 
 use std::path::PathBuf;
@@ -49,8 +51,16 @@ COMMANDS:
                for the kernels (target/evcxr/vendor), and their dependencies compiled once
                (target/evcxr/warm)
                  --headless        nbclient only, no JupyterLab (what `execute` needs)
-    grade      Grade the exercises in exercises/ (all, or the one named); exit non-zero on any failure
-                 [EXERCISE]        a name, number or file stem, e.g. `euler_step` or `5`
+    grade      Grade the exercises in exercises/ (all, or the ones named); exit non-zero on any failure
+                 [EXERCISE...]     a name or id (topic.number), e.g. `euler_step` or `7.4.2`
+                 --hint N          hint level for a failure: 1 the concept (default), 2 the formula too
+                 --json            one JSON gradebook on stdout instead of the table
+                 --list            the exercises: topic, number, name, points
+    quiz       The topic quizzes: ask the questions in a terminal and print the score
+                 [TOPIC]           e.g. 7.3
+                 --answers A       grade one answer per question instead: \"b;a,c;0.25\" (`-` skips one)
+                 --json            with --answers: one JSON gradebook on stdout
+                 --list            the topics and their number of questions
     sync       Write the student (notebooks/) and instructor (notebooks/solutions/) copies of
                every notebook from notebooks/source/
                  --check           only check that the copies are up to date (CI)
@@ -87,6 +97,7 @@ fn dispatch(args: &[String]) -> Result<i32, String> {
         "execute" | "exec" | "run" => cmd_execute(rest),
         "setup" | "install" => cmd_setup(rest),
         "grade" => Ok(grade_cmd::run(rest)),
+        "quiz" => Ok(quiz_cmd::run(rest)),
         "sync" => Ok(sync_cmd::run(rest)),
         "help" | "-h" | "--help" => {
             print!("{HELP}");

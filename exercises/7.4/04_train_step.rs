@@ -1,15 +1,15 @@
-//! Exercise 7 · notebook 7.4 · 20 points: one Conditional Flow Matching training step.
+//! Exercise 7.4.4 · 20 points: one Conditional Flow Matching training step.
 //!
 //! This is the body of the training loop. Given a batch of noise points x0,
 //! data points x1 (paired row by row) and one time per row, build the CondOT
 //! regression batch and let the model take one optimiser step on it:
 //!
 //! ```text
-//! x_t,i    = t_i·x1_i + (1 − t_i)·x0_i      (exercise 1, with each row's own time)
-//! target_i = x1_i − x0_i                      (exercise 2)
+//! x_t,i    = t_i·x1_i + (1 − t_i)·x0_i      (exercise 7.3.1, with each row's own time)
+//! target_i = x1_i − x0_i                      (exercise 7.3.2)
 //! ```
 //!
-//! The model computes the loss of exercise 4 on (x_t, t) → target and updates
+//! The model computes the loss of exercise 7.4.1 on (x_t, t) → target and updates
 //! its weights to lower it.
 //!
 //! Grade it: `cargo run --release --bin course -- grade train_step`.
@@ -29,14 +29,5 @@ use flowmatch::Points;
 /// exactly once and return the loss it gives back (it returns a `Result<f64>`;
 /// `.expect(…)` it).
 pub fn train_step(model: &mut dyn TrainableModel, x0: &Points, x1: &Points, t: &[f64], opt: &OptimizerConfig) -> f64 {
-    // BEGIN SOLUTION
-    let (n, d) = x0.shape();
-    // Row i sits at its own time t[i] on the straight line from x0_i to x1_i ...
-    let x_t = Points::from_fn(n, d, |i, j| t[i] * x1.row(i)[j] + (1.0 - t[i]) * x0.row(i)[j]);
-    // ... and its target is the constant CondOT velocity x1_i − x0_i.
-    let target = x1 - x0;
-    let sample = PathSample { x0: x0.clone(), x1: x1.clone(), t: t.to_vec(), x_t, target, labels: None };
-    // One optimiser step; it returns the mean squared error before the update.
-    model.train_step(&Batch::Regression(sample), opt).expect("the batch has the model's dimension and finite numbers")
-    // END SOLUTION
+    todo!()
 }

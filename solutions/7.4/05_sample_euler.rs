@@ -1,4 +1,4 @@
-//! Exercise 8 · notebook 7.4 · 10 points: generating samples with Euler steps.
+//! Exercise 7.4.5 · 10 points: generating samples with Euler steps.
 //!
 //! A trained flow model turns noise into data by solving dx/dt = u_t(x) from
 //! t = 0 to t = 1. With K equal Euler steps, h = 1/K and step k starts at
@@ -19,5 +19,16 @@ use flowmatch::{Points, VectorField};
 /// Use `field.eval(&x, t)` (a `Result<Points>`; `.expect(…)` it) and
 /// `Points::add_scaled(a, &other)`, which does `self += a·other`.
 pub fn sample_euler(field: &dyn VectorField, x0: &Points, steps: usize) -> Points {
-    todo!()
+    // BEGIN SOLUTION
+    let h = 1.0 / steps as f64;
+    let mut x = x0.clone();
+    for k in 0..steps {
+        // Step k starts at t = k·h (computed from k, so no rounding builds up)
+        // and moves with the velocity there.
+        let t = k as f64 * h;
+        let u = field.eval(&x, t).expect("the field accepts a batch of this shape");
+        x.add_scaled(h, &u);
+    }
+    x
+    // END SOLUTION
 }

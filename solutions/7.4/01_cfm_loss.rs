@@ -1,7 +1,7 @@
-//! Exercise 4 · notebook 7.4 · 10 points: the CFM loss on a batch.
+//! Exercise 7.4.1 · 10 points: the CFM loss on a batch.
 //!
 //! Training regresses the network's predicted velocities onto the CondOT
-//! targets x1 − x0 (exercise 2). The loss of a batch of n points in d
+//! targets x1 − x0 (exercise 7.3.2). The loss of a batch of n points in d
 //! dimensions is the mean squared error over every point and coordinate:
 //!
 //! ```text
