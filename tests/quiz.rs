@@ -686,3 +686,64 @@ fn the_readme_collector_builds_a_class_table_from_the_json_documents() {
     assert!(rows.iter().all(|r| r[0] != "carol") && stderr(&out).contains("carol--quiz-7.3.json"), "{csv}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// ---------------------------------------------------------------------------
+// The numbers the keys and explanations quote, checked with the library
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_numbers_in_the_keys_and_explanations_hold() {
+    use flowmatch::prelude::*;
+    let key = |topic: &str, n: usize| match quiz::find(topic).unwrap().questions[n - 1].answer {
+        Answer::Number { value, .. } => value,
+        Answer::Choice { .. } => panic!("quiz {topic} question {n} is not numeric"),
+    };
+    // 7.3 q1: the conditional velocity of one data point z = 3 at x = 1.5, t = 0.75 (the marginal of a
+    // single point is its conditional path).
+    let one = Marginal::from_points(&Points::from_rows(&[[3.0]]).unwrap(), CondOT).unwrap();
+    let u = one.velocity(&Points::from_rows(&[[1.5]]).unwrap(), 0.75).unwrap();
+    assert!((u.as_slice()[0] - key("7.3", 1)).abs() < 1e-9, "{u:?}");
+    // 7.3 q6 and q7: what checks 1 and 2 print in the notebook (their default settings).
+    let data = EightGaussians::torchcfm();
+    let truth = Marginal::from_mixture(data.as_mixture(), CondOT).unwrap();
+    let r1 = marginal::check_marginalization(&truth, &truth, &Default::default()).unwrap();
+    assert!((r1.figure + 0.5).abs() < 0.05, "slope {}", r1.figure);
+    let (e64, e8192) = (r1.detail("error at n = 64").unwrap(), r1.detail("error at n = 8192").unwrap());
+    assert!((e64 - 0.74).abs() < 0.01 && (e8192 - 0.060).abs() < 0.001, "{e64} {e8192}");
+    let r2 = marginal::check_continuity(&truth, &truth, &Default::default()).unwrap();
+    let residuals: Vec<f64> =
+        ["0.4", "0.2", "0.1"].iter().map(|h| r2.detail(&format!("residual at h = {h}")).unwrap()).collect();
+    for (got, quoted) in residuals.iter().zip([0.112, 0.030, 0.0076]) {
+        assert!((got / quoted - 1.0).abs() < 0.02, "{residuals:?}");
+    }
+    // 7.3, short answer 2: the VP path's α_0 with the library's defaults.
+    let alpha0 = flowmatch::path::VariancePreserving::default().eval(0.0).alpha;
+    assert!((alpha0 - 0.0066).abs() < 5e-5, "{alpha0}");
+    // 7.4 q1: one midpoint step of u_t(x) = t − x from x = 2 at t = 0 with h = 0.5.
+    let field = flowmatch::pointwise(|x: &[f64], t: f64| vec![t - x[0]]);
+    let x0 = Points::from_rows(&[[2.0]]).unwrap();
+    let grid = TimeGrid::uniform(0.0, 0.5, 1).unwrap();
+    let step = |m: Method| solve(&field, &x0, &grid, m).unwrap().final_state.as_slice()[0];
+    assert!((step(Method::Midpoint) - key("7.4", 1)).abs() < 1e-12);
+    assert!((step(Method::Euler) - 1.0).abs() < 1e-12, "the explanation's Euler value");
+    // 7.4 q2 and q3: the exact eight-Gaussians field at t = 0 is −x; it turns near t ≈ 0.08 at (3, 0);
+    // one Euler step with it collapses everything onto the mean.
+    let at = Points::from_rows(&[[3.0, 0.0]]).unwrap();
+    let u0 = truth.velocity(&at, 0.0).unwrap();
+    assert!((u0.as_slice()[0] - key("7.4", 2)).abs() < 1e-9 && u0.as_slice()[1].abs() < 1e-9);
+    let ux = |t: f64| truth.velocity(&at, t).unwrap().as_slice()[0];
+    assert!(ux(0.075) < 0.0 && ux(0.09) > 0.0, "the sign change near t ≈ 0.08");
+    let noise = Points::randn(200, 2, 3);
+    let collapsed = solve(&truth, &noise, &TimeGrid::uniform(0.0, 1.0, 1).unwrap(), Method::Euler).unwrap();
+    assert!(collapsed.final_state.as_slice().iter().all(|v| v.abs() < 1e-9));
+    // 7.4 q4: the per-coordinate variance of the data, r²/2 + v, and the W2 of a point at the mean.
+    let var = data.covariance().unwrap();
+    assert!((var[0] - key("7.4", 4)).abs() < 1e-3 && (var[3] - key("7.4", 4)).abs() < 1e-3, "{var:?}");
+    assert!(((var[0] + var[3]).sqrt() - 5.06).abs() < 0.01);
+    // 7.4 q2's explanation: the notebook's trained model at t = 0 and (3, 0) is about (−0.9, 0.3).
+    let mut model = Net::mlp(2, 64).unwrap();
+    Trainer::new(EightGaussians::torchcfm()).steps(3000).batch_size(256).lr(1e-3).seed(0).train(&mut model).unwrap();
+    let v = model.eval(&at, 0.0).unwrap();
+    let (vx, vy) = (v.as_slice()[0], v.as_slice()[1]);
+    assert!((-1.1..-0.7).contains(&vx) && (0.1..0.5).contains(&vy), "({vx}, {vy})");
+}
