@@ -205,141 +205,105 @@ fn invalid(topic: &str, number: usize, given: &str) -> (AnswerError, String) {
     }
 }
 
+/// Asserts that `given` for question `at` = (topic, number) is malformed in the way `is_kind` says,
+/// with a message that holds every one of `words`.
+fn expect_malformed(what: &str, at: (&str, usize), given: &str, is_kind: fn(&AnswerError) -> bool, words: &[&str]) {
+    let (e, text) = invalid(at.0, at.1, given);
+    assert!(is_kind(&e), "{what}: `{given}` gave {e:?}");
+    for w in words {
+        assert!(text.contains(w), "{what}: the message should say `{w}`: {text}");
+    }
+    assert!(!text.contains("panicked"), "{text}");
+}
+
 #[test]
 fn every_kind_of_malformed_answer_gets_its_message() {
+    use AnswerError as E;
+    let at = |(topic, n, _): (&'static str, usize, &Question)| (topic, n);
     let single = first_where(|q| matches!(q.answer, Answer::Choice { correct, .. } if correct.len() == 1));
-    let several = first_where(Question::several_correct);
-    let number = first_where(|q| matches!(q.answer, Answer::Number { .. }));
-    let options = |q: &Question| match q.answer {
+    let several = at(first_where(Question::several_correct));
+    let number = at(first_where(|q| matches!(q.answer, Answer::Number { .. })));
+    let options = match single.2.answer {
         Answer::Choice { options, .. } => options.len(),
-        _ => 0,
+        Answer::Number { .. } => unreachable!(),
     };
-    let last = quiz::letter(options(single.2) - 1);
-    let beyond = quiz::letter(options(single.2));
-    // (what, topic, number, answer, the error it must be, words its message must hold)
-    let cases: Vec<(&str, &str, usize, String, fn(&AnswerError) -> bool, Vec<String>)> = vec![
-        (
-            "unknown topic",
-            "9.9",
-            1,
-            "a".into(),
-            |e| matches!(e, AnswerError::UnknownTopic { .. }),
-            vec!["no quiz for topic `9.9`".into(), "7.3".into()],
-        ),
-        (
-            "question 0",
-            single.0,
-            0,
-            "a".into(),
-            |e| matches!(e, AnswerError::NoSuchQuestion { .. }),
-            vec!["there is no question 0".into()],
-        ),
-        (
-            "question out of range",
-            single.0,
-            99,
-            "a".into(),
-            |e| matches!(e, AnswerError::NoSuchQuestion { .. }),
-            vec!["there is no question 99".into(), "questions 1 to".into()],
-        ),
-        (
-            "option out of range",
-            single.0,
-            single.1,
-            beyond.to_string(),
-            |e| matches!(e, AnswerError::OptionOutOfRange { .. }),
-            vec![format!("`{beyond}` is not one of the options"), format!("a–{last}")],
-        ),
-        (
-            "a number for a choice",
-            single.0,
-            single.1,
-            "2".into(),
-            |e| matches!(e, AnswerError::NumberForChoice { .. }),
-            vec!["is a number, but this is a multiple-choice question".into()],
-        ),
-        (
-            "letters for a number",
-            number.0,
-            number.1,
-            "b".into(),
-            |e| matches!(e, AnswerError::LettersForNumber { .. }),
-            vec!["`b` is not a number".into(), "decimal point".into()],
-        ),
-        ("empty", single.0, single.1, "   ".into(), |e| *e == AnswerError::Empty, vec!["not answered yet".into()]),
-        (
-            "not a number",
-            number.0,
-            number.1,
-            "1.2.3".into(),
-            |e| matches!(e, AnswerError::NotAnAnswer { numeric: true, .. }),
-            vec!["`1.2.3` is not a number".into()],
-        ),
-        (
-            "a decimal comma",
-            number.0,
-            number.1,
-            "0,25".into(),
-            |e| matches!(e, AnswerError::DecimalComma { .. }),
-            vec!["decimal comma".into(), "0.25".into()],
-        ),
-        (
-            "not finite",
-            number.0,
-            number.1,
-            "1e999".into(),
-            |e| matches!(e, AnswerError::NotFinite { .. }),
-            vec!["not a finite number".into()],
-        ),
-        (
-            "several for a single answer",
-            single.0,
-            single.1,
-            "a,b".into(),
-            |e| matches!(e, AnswerError::SeveralForSingle { .. }),
-            vec!["exactly one correct option".into()],
-        ),
-        (
-            "letters without commas",
-            several.0,
-            several.1,
-            "ab".into(),
-            |e| matches!(e, AnswerError::JoinedLetters { .. }),
-            vec!["`a,b`".into()],
-        ),
-        (
-            "an option twice",
-            several.0,
-            several.1,
-            "a,a".into(),
-            |e| matches!(e, AnswerError::RepeatedOption { .. }),
-            vec!["given twice".into()],
-        ),
-        (
-            "a word",
-            single.0,
-            single.1,
-            "maybe".into(),
-            |e| matches!(e, AnswerError::NotAnAnswer { numeric: false, .. }),
-            vec!["not an answer to a multiple-choice question".into()],
-        ),
-        (
-            "punctuation",
-            single.0,
-            single.1,
-            "a;".into(),
-            |e| matches!(e, AnswerError::NotAnAnswer { .. }),
-            vec!["`a;`".into()],
-        ),
-    ];
-    for (what, topic, n, given, is_kind, words) in cases {
-        let (e, text) = invalid(topic, n, &given);
-        assert!(is_kind(&e), "{what}: `{given}` gave {e:?}");
-        for w in &words {
-            assert!(text.contains(w.as_str()), "{what}: the message should say `{w}`: {text}");
-        }
-        assert!(!text.contains("panicked"), "{text}");
-    }
+    let (last, beyond) = (quiz::letter(options - 1), quiz::letter(options).to_string());
+    let single = at(single);
+    expect_malformed(
+        "unknown topic",
+        ("9.9", 1),
+        "a",
+        |e| matches!(e, E::UnknownTopic { .. }),
+        &["no quiz for topic `9.9`", "7.3"],
+    );
+    expect_malformed(
+        "question 0",
+        (single.0, 0),
+        "a",
+        |e| matches!(e, E::NoSuchQuestion { .. }),
+        &["there is no question 0"],
+    );
+    expect_malformed(
+        "question out of range",
+        (single.0, 99),
+        "a",
+        |e| matches!(e, E::NoSuchQuestion { .. }),
+        &["there is no question 99", "questions 1 to"],
+    );
+    expect_malformed(
+        "option out of range",
+        single,
+        &beyond,
+        |e| matches!(e, E::OptionOutOfRange { .. }),
+        &[&format!("`{beyond}` is not one of the options"), &format!("a–{last}")],
+    );
+    expect_malformed(
+        "a number for a choice",
+        single,
+        "2",
+        |e| matches!(e, E::NumberForChoice { .. }),
+        &["is a number, but this is a multiple-choice question"],
+    );
+    expect_malformed(
+        "letters for a number",
+        number,
+        "b",
+        |e| matches!(e, E::LettersForNumber { .. }),
+        &["`b` is not a number", "decimal point"],
+    );
+    expect_malformed("empty", single, "   ", |e| *e == E::Empty, &["not answered yet"]);
+    expect_malformed(
+        "not a number",
+        number,
+        "1.2.3",
+        |e| matches!(e, E::NotAnAnswer { numeric: true, .. }),
+        &["`1.2.3` is not a number"],
+    );
+    expect_malformed(
+        "a decimal comma",
+        number,
+        "0,25",
+        |e| matches!(e, E::DecimalComma { .. }),
+        &["decimal comma", "0.25"],
+    );
+    expect_malformed("not finite", number, "1e999", |e| matches!(e, E::NotFinite { .. }), &["not a finite number"]);
+    expect_malformed(
+        "several for one",
+        single,
+        "a,b",
+        |e| matches!(e, E::SeveralForSingle { .. }),
+        &["exactly one correct option"],
+    );
+    expect_malformed("no commas", several, "ab", |e| matches!(e, E::JoinedLetters { .. }), &["`a,b`"]);
+    expect_malformed("an option twice", several, "a,a", |e| matches!(e, E::RepeatedOption { .. }), &["given twice"]);
+    expect_malformed(
+        "a word",
+        single,
+        "maybe",
+        |e| matches!(e, E::NotAnAnswer { numeric: false, .. }),
+        &["not an answer to a multiple-choice question"],
+    );
+    expect_malformed("punctuation", single, "a;", |e| matches!(e, E::NotAnAnswer { .. }), &["`a;`"]);
 }
 
 #[test]
