@@ -126,7 +126,10 @@ fn names(code: &str, word: &str) -> bool {
 const DFDX_ROOMS: &[(&str, &str)] = &[
     ("src/nn/", "the neural-network room: the only one built on dfdx"),
     ("tests/fused.rs", "checks the nn room's fast path against the plain dfdx graph, so it builds that graph"),
-    ("tests/cuda_smoke.rs", "GPU smoke tests of dfdx's CUDA device itself (cuBLAS, run-time kernels), built only with --features cuda"),
+    (
+        "tests/cuda_smoke.rs",
+        "GPU smoke tests of dfdx's CUDA device itself (cuBLAS, run-time kernels), built only with --features cuda",
+    ),
 ];
 
 #[test]

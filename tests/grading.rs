@@ -518,13 +518,18 @@ fn exercise_files_are_the_solutions_with_the_solutions_taken_out() {
     }
 }
 
-#[test]
-fn the_score_table_lists_points_and_failures() {
-    let verdicts = vec![
+/// A pass, a failure and an untouched stub.
+fn three_verdicts() -> Vec<Verdict> {
+    vec![
         grade::interpolant::EXERCISE.grade(&sol::interpolant::interpolant),
         grade::condot_velocity::EXERCISE.grade(&wrong::condot_velocity::flipped_sign),
         grade::train_step::EXERCISE.grade(&stub::train_step::train_step),
-    ];
+    ]
+}
+
+#[test]
+fn the_score_table_lists_points_and_failures() {
+    let verdicts = three_verdicts();
     let table = grade::report(&verdicts, 1);
     println!("{table}");
     let lines: Vec<&str> = table.lines().collect();
@@ -626,13 +631,9 @@ fn course_grade_json_is_one_gradebook_document() {
 
 #[test]
 fn verdicts_become_gradebook_items() {
-    let verdicts = vec![
-        grade::interpolant::EXERCISE.grade(&sol::interpolant::interpolant),
-        grade::condot_velocity::EXERCISE.grade(&wrong::condot_velocity::flipped_sign),
-        grade::train_step::EXERCISE.grade(&stub::train_step::train_step),
-        grade::interpolant::EXERCISE.grade(&indexes_out_of_bounds),
-        grade::interpolant::EXERCISE.grade_within(Duration::from_millis(100), &hangs),
-    ];
+    let mut verdicts = three_verdicts();
+    verdicts.push(grade::interpolant::EXERCISE.grade(&indexes_out_of_bounds));
+    verdicts.push(grade::interpolant::EXERCISE.grade_within(Duration::from_millis(100), &hangs));
     let book = grade::gradebook(&verdicts);
     let keys: Vec<&str> = book.items.iter().map(|i| i.verdict.as_str()).collect();
     assert_eq!(keys, ["pass", "fail", "not yet solved", "panic", "timed out"]);

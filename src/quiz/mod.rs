@@ -331,7 +331,7 @@ impl Question {
     pub fn how_to_answer(&self) -> String {
         match self.answer {
             Answer::Choice { options, correct } if correct.len() > 1 => format!(
-                "choose all that apply: letters joined by commas, e.g. \"a,c\" ({})",
+                "choose all that apply, options {}: letters joined by commas, e.g. \"a,c\"",
                 letter_range(options.len())
             ),
             Answer::Choice { options, .. } => format!("one letter, {}", letter_range(options.len())),
@@ -562,10 +562,7 @@ impl QuizResult {
 
 impl Quiz {
     /// Question `number` (1-based).
-    pub fn question(&self, number: usize) -> Result<&'static Question, AnswerError>
-    where
-        Self: 'static,
-    {
+    pub fn question(&self, number: usize) -> Result<&'static Question, AnswerError> {
         let count = self.questions.len();
         number.checked_sub(1).and_then(|i| self.questions.get(i)).ok_or(AnswerError::NoSuchQuestion {
             topic: self.topic,

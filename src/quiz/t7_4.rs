@@ -11,7 +11,7 @@ pub static QUIZ: Quiz = Quiz {
         Question {
             prompt: "Step by hand. In one dimension the field is u_t(x) = t − x. Take one midpoint step of size \
                      h = 0.5 from x = 2 at t = 0. Where does it land?",
-            answer: Answer::Number { value: 1.375, tolerance: 0.001 },
+            answer: Answer::Number { value: 1.375, tolerance: 0.01 },
             explanation: "First the half Euler step: u_0(2) = 0 − 2 = −2, so x_mid = 2 + 0.25·(−2) = 1.5. Then the \
                           velocity in the middle of the step, in space and time: u_0.25(1.5) = 0.25 − 1.5 = −1.25. \
                           The whole step starts again from x = 2: 2 + 0.5·(−1.25) = 1.375. Euler would land at \
