@@ -138,6 +138,10 @@ fn panels_compose_figures_into_one_svg_with_a_title() {
         &two_cols.svg()[..400]
     );
     assert!(matches!(plot::row(Vec::<Figure>::new()), Err(Error::Plot { .. })));
+    // Figures by reference compose the same (a notebook cell keeps its variables that way).
+    let figs = vec![Scatter::new().layer("a", &x).size(300, 200).build().unwrap(); 2];
+    assert_eq!(plot::grid(&figs, 1).unwrap(), plot::grid(figs.clone(), 1).unwrap());
+    assert_eq!(plot::row(figs.iter()).unwrap().width(), 600);
     assert!(matches!(plot::grid([two_cols.clone()], 0), Err(Error::ZeroCount { .. })));
 }
 

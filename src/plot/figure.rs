@@ -3,9 +3,19 @@
 //!
 //! A notebook cell hands Jupyter one result, so a cell shows one figure: the
 //! value it ends with. To show several, compose them: `plot::row([a, b, c])`,
-//! `plot::grid(figs, 2)` or [`Panels`] with a shared title. There is no
+//! `plot::grid(&figs, 2)` or [`Panels`] with a shared title. There is no
 //! `show()` that could be called twice in one cell and lose all but the last.
+//!
+//! **evcxr and moved values.** evcxr shows a cell's last expression with
+//! `evcxr_display` only when that expression compiles as it stands in the cell;
+//! when it moves a variable the cell defined (`plot::grid(panels, 2)` after
+//! `let mut panels = …`), evcxr falls back to printing the value's `Debug` text,
+//! `Figure(960×960 px, …)`, instead of the figure. So the composition functions
+//! also take figures by reference: end such a cell with `plot::grid(&panels, 2)`,
+//! or bind the figure first (`let fig = …; fig`). `course execute` fails a cell
+//! whose figure came out as text.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::io::Write as _;
 use std::path::Path;
@@ -150,9 +160,10 @@ pub struct Panels {
 const PANELS_TITLE: u32 = 36;
 
 impl Panels {
-    /// The figures, all in one row unless [`Panels::columns`] says otherwise.
-    pub fn new(figures: impl IntoIterator<Item = Figure>) -> Self {
-        Panels { figures: figures.into_iter().collect(), columns: None, title: None }
+    /// The figures, all in one row unless [`Panels::columns`] says otherwise. Takes
+    /// figures or references to them (`[a, b]`, `&figs`, `figs.iter()`).
+    pub fn new<F: Borrow<Figure>>(figures: impl IntoIterator<Item = F>) -> Self {
+        Panels { figures: figures.into_iter().map(|f| f.borrow().clone()).collect(), columns: None, title: None }
     }
 
     /// How many panels per row (default: all in one row).
@@ -222,13 +233,13 @@ impl Panels {
     }
 }
 
-/// The figures side by side in one row: `plot::row([before, after])`.
-pub fn row(figures: impl IntoIterator<Item = Figure>) -> Result<Figure> {
+/// The figures side by side in one row: `plot::row([before, after])` or `plot::row(&figs)`.
+pub fn row<F: Borrow<Figure>>(figures: impl IntoIterator<Item = F>) -> Result<Figure> {
     Panels::new(figures).build()
 }
 
-/// The figures in a grid of `columns` per row, filled row by row.
-pub fn grid(figures: impl IntoIterator<Item = Figure>, columns: usize) -> Result<Figure> {
+/// The figures in a grid of `columns` per row, filled row by row: `plot::grid(&figs, 2)`.
+pub fn grid<F: Borrow<Figure>>(figures: impl IntoIterator<Item = F>, columns: usize) -> Result<Figure> {
     Panels::new(figures).columns(columns).build()
 }
 

@@ -123,6 +123,16 @@ fn excerpt(text: &str, needle: Option<&str>, max: usize) -> String {
         .join("\n")
 }
 
+/// The start of a `Figure`'s `Debug` text: what evcxr prints when it could not display a
+/// cell's final figure (see `flowmatch::plot`'s notes on evcxr and moved values).
+pub const FIGURE_AS_TEXT: &str = "Figure(";
+
+/// True when a text/plain result is a figure printed as text rather than shown.
+pub fn is_figure_as_text(text: &str) -> bool {
+    let t = text.trim().trim_matches('\'');
+    t.starts_with(FIGURE_AS_TEXT) && t.contains(" px, ") && t.ends_with("bytes of SVG)")
+}
+
 /// Every error output and every output mentioning [`PANIC_MARKER`]: at most one
 /// problem of each kind per cell. A cell's stream outputs are searched as one
 /// text (evcxr sends a panic message line by line).
@@ -148,6 +158,24 @@ pub fn find_problems(nb: &Value) -> Vec<Problem> {
         }
         if let Some(t) = error_text {
             problems.push(Problem { index, kind: "error", excerpt: excerpt(&t, None, 12) });
+        }
+        let as_text = outputs
+            .iter()
+            .filter(|o| matches!(kind_of(o).as_str(), "execute_result" | "display_data"))
+            .find_map(|o| o.get("data").filter(|d| d.get("text/html").is_none() && d.get("image/svg+xml").is_none()))
+            .map(|d| text_of(d.get("text/plain")))
+            .filter(|t| is_figure_as_text(t));
+        if let Some(t) = as_text {
+            problems.push(Problem {
+                index,
+                kind: "figure as text",
+                excerpt: format!(
+                    "the cell's figure was printed as text ({}) instead of shown: evcxr falls back to Debug when \
+                     the cell's last expression moves a variable the cell defined. Pass figures by reference \
+                     (plot::grid(&figs, 2)) or bind the figure first (let fig = ...; fig)",
+                    t.trim()
+                ),
+            });
         }
     }
     problems
@@ -279,6 +307,20 @@ mod tests {
         let kinds: Vec<_> = p.iter().map(|p| (p.index, p.kind)).collect();
         assert_eq!(kinds, vec![(0, "panic"), (1, "panic"), (2, "error")]);
         assert!(p[2].excerpt.contains("mismatched types") && !p[2].excerpt.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_figure_printed_as_text_is_a_problem() {
+        let shown = json!({"output_type": "execute_result", "execution_count": 1, "metadata": {},
+            "data": {"text/html": "<svg/>", "image/svg+xml": "<svg/>", "text/plain": "Figure(960×480 px, 10 bytes of SVG)"}});
+        let as_text = json!({"output_type": "execute_result", "execution_count": 2, "metadata": {},
+            "data": {"text/plain": ["Figure(960×960 px, 180298 bytes of SVG)"]}});
+        let other = json!({"output_type": "execute_result", "execution_count": 3, "metadata": {},
+            "data": {"text/plain": ["Figure(1) is mentioned here"]}});
+        let p = find_problems(&nb(vec![code("a", vec![shown]), code("b", vec![as_text]), code("c", vec![other])]));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!((p[0].index, p[0].kind), (1, "figure as text"));
+        assert!(p[0].excerpt.contains("plot::grid(&figs, 2)"), "{}", p[0].excerpt);
     }
 
     #[test]
