@@ -294,3 +294,68 @@ fn bad_input_gives_clear_errors() {
     let empty = method.log_prob(&field, &gauss2(), &Points::zeros(0, 2)).unwrap();
     assert!(empty.log_p.is_empty() && empty.nfe == 0);
 }
+
+#[test]
+fn model_jacobian_matches_finite_differences() {
+    use flowmatch::nn::{Activation, MlpConfig, Net};
+    // The SiLU model takes the fast forward-mode path; tanh the plain dfdx graph in reverse mode.
+    for activation in [Activation::Silu, Activation::Tanh] {
+        let model = Net::mlp_with(2, 64, MlpConfig { activation, seed: 3, ..MlpConfig::default() }).unwrap();
+        let x = Points::randn(20, 2, 5) * 2.0;
+        let (mut v, mut div) = (Points::zeros(20, 2), vec![0.0; 20]);
+        model.divergence(&x, 0.4, &mut v, &mut div).unwrap();
+        let probes = draw_probes(20, 2, 1, Probe::Gaussian, 0);
+        let mut jv = vec![Points::zeros(20, 2)];
+        model.jvp(&x, 0.4, &probes, &mut v, &mut jv).unwrap();
+        for i in 0..20 {
+            // The model computes in f32: a step of 1e-2 keeps rounding (1e-7/1e-2) and the
+            // curvature term (1e-4) both small.
+            let jac = finite_difference_jacobian(&model, x.row(i), 0.4, 1e-2);
+            let scale = 1.0 + jac.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!((div[i] - (jac[0] + jac[3])).abs() < 2e-3 * scale, "{activation:?}: div {} vs {jac:?}", div[i]);
+            let e = probes[0].row(i);
+            for a in 0..2 {
+                let want = jac[2 * a] * e[0] + jac[2 * a + 1] * e[1];
+                assert!((jv[0].row(i)[a] - want).abs() < 2e-3 * scale * (1.0 + e[0].abs() + e[1].abs()));
+            }
+        }
+    }
+}
+
+#[test]
+fn trained_model_nll_is_above_the_entropy() {
+    use flowmatch::nn::Net;
+    use flowmatch::train::Trainer;
+    // No model beats the target's own density on average: E[−log q] − E[−log p] = KL(p ‖ q) ≥ 0.
+    let target = EightGaussians::torchcfm();
+    let mut model = Net::mlp(2, 64).unwrap();
+    Trainer::new(target.clone())
+        .steps(1500)
+        .batch_size(256)
+        .lr(2e-3)
+        .seed(0)
+        .progress(flowmatch::train::Progress::Off)
+        .train(&mut model)
+        .unwrap();
+    let x = target.sample(2000, 99).unwrap();
+    let entropy = -target.log_density(&x).unwrap().unwrap().iter().sum::<f64>() / 2000.0;
+    let exact = Likelihood::new(Method::Midpoint, 20).unwrap().log_prob(&model, &gauss2(), &x).unwrap();
+    let hutch = Likelihood::new(Method::Midpoint, 20)
+        .unwrap()
+        .hutchinson(4, Probe::Rademacher, 0)
+        .unwrap()
+        .log_prob(&model, &gauss2(), &x)
+        .unwrap();
+    println!(
+        "NLL {:.3} (Hutchinson, 4 probes: {:.3}), entropy {entropy:.3}, gap {:.3} nats, {} NFE",
+        exact.nll(),
+        hutch.nll(),
+        exact.nll() - entropy,
+        exact.nfe
+    );
+    assert!(exact.nll() > entropy, "NLL {} below the entropy {entropy}", exact.nll());
+    assert!(exact.nll().is_finite() && exact.nll() < entropy + 3.0, "a trained model is not that far off");
+    // Hutchinson is unbiased: the mean over 2000 points agrees with the exact NLL well within its error.
+    let se = hutch.rms_std_error().unwrap() / (2000f64).sqrt();
+    assert!((hutch.nll() - exact.nll()).abs() < 4.0 * se + 1e-3, "{} vs {} (± {se})", hutch.nll(), exact.nll());
+}

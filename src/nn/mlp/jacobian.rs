@@ -133,3 +133,58 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Divergen
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The forward-mode products of the fast path against reverse-mode autograd of the plain
+    //! dfdx graph, on the same weights.
+    use super::*;
+    use crate::nn::config::{MlpConfig, TimeEmbedding};
+    use dfdx::tensor::Cpu;
+
+    fn rel(a: &[f64], b: &[f64]) -> f64 {
+        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
+        a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
+    }
+
+    fn check<const D: usize, const H: usize, const TF: usize>(config: MlpConfig, n: usize, seed: u64) {
+        let model = Mlp::<D, H, TF, Cpu>::new(MlpConfig { seed, ..config }).unwrap();
+        assert!(model.fast().is_some(), "the SiLU model on the CPU takes the fast path");
+        let x = Points::randn(n, D, seed + 1) * 2.0;
+        let probes = crate::likelihood::draw_probes(n, D, 3, crate::likelihood::Probe::Gaussian, seed);
+        let what = format!("D={D} H={H} TF={TF} n={n}");
+        for t in [0.0, 0.37, 1.0] {
+            let (vel, jac) = model.generic_jacobian(&x, t).unwrap();
+            let vel: Vec<f64> = vel.iter().map(|v| *v as f64).collect();
+            let (mut v, mut div) = (Points::zeros(n, D), vec![0.0; n]);
+            model.divergence(&x, t, &mut v, &mut div).unwrap();
+            let want: Vec<f64> = (0..n).map(|i| (0..D).map(|a| jac[i * D * D + a * D + a] as f64).sum()).collect();
+            assert!(rel(v.as_slice(), &vel) < 1e-5, "{what}: velocity");
+            assert!(rel(&div, &want) < 1e-4, "{what}, t = {t}: divergence off by {}", rel(&div, &want));
+            let mut jv: Vec<Points> = probes.iter().map(|_| Points::zeros(n, D)).collect();
+            model.jvp(&x, t, &probes, &mut v, &mut jv).unwrap();
+            for (e, got) in probes.iter().zip(&jv) {
+                let want: Vec<f64> = (0..n * D)
+                    .map(|k| {
+                        let (i, a) = (k / D, k % D);
+                        (0..D).map(|b| jac[i * D * D + a * D + b] as f64 * e.row(i)[b]).sum()
+                    })
+                    .collect();
+                assert!(
+                    rel(got.as_slice(), &want) < 1e-4,
+                    "{what}, t = {t}: J ε off by {}",
+                    rel(got.as_slice(), &want)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn forward_mode_matches_reverse_mode_autograd() {
+        check::<2, 64, 1>(MlpConfig::default(), 1100, 0); // several chunks, rows not a multiple of 16
+        check::<2, 32, 16>(MlpConfig { time_embedding: TimeEmbedding::fourier(), ..MlpConfig::default() }, 40, 1);
+        check::<1, 16, 1>(MlpConfig::default(), 7, 2); // thin hidden layers
+        check::<3, 48, 1>(MlpConfig::default(), 300, 3);
+        check::<40, 64, 1>(MlpConfig::default(), 50, 4); // wide input and output: gemm in the first and last layers
+    }
+}
