@@ -136,9 +136,9 @@ fn marginal_jacobian_matches_finite_differences() {
         for t in [0.0, 0.3, 0.8, 0.97] {
             let probes = draw_probes(8, d, 2, Probe::Gaussian, 1);
             let (mut v, mut jv) = (Points::zeros(8, d), vec![Points::zeros(8, d), Points::zeros(8, d)]);
-            field.jvp(&x, t, &probes, &mut v, &mut jv).unwrap();
+            field.jvp_into(&x, t, &probes, &mut v, &mut jv).unwrap();
             let mut div = vec![0.0; 8];
-            field.divergence(&x, t, &mut v, &mut div).unwrap();
+            field.divergence_into(&x, t, &mut v, &mut div).unwrap();
             assert_eq!(v, field.eval(&x, t).unwrap(), "the velocity that comes with the Jacobian is u_t itself");
             for i in 0..8 {
                 let jac = finite_difference_jacobian(field, x.row(i), t, 1e-5);
@@ -169,7 +169,7 @@ fn hutchinson_is_unbiased_for_the_divergence_and_the_log_likelihood() {
     let field = Marginal::from_mixture(&mixture, CondOT).unwrap();
     let x = Points::from_rows(&[[0.3, -0.4]]).unwrap();
     let (mut v, mut exact) = (Points::zeros(1, 2), vec![0.0]);
-    field.divergence(&x, 0.6, &mut v, &mut exact).unwrap();
+    field.divergence_into(&x, 0.6, &mut v, &mut exact).unwrap();
     for probe in [Probe::Rademacher, Probe::Gaussian] {
         // Many single-probe estimates at one point: one row repeated, one probe per row.
         let n = 4000;
@@ -201,25 +201,7 @@ fn hutchinson_spread_falls_like_one_over_root_k() {
     let field = Marginal::from_mixture(&tilted_mixture(), CondOT).unwrap();
     let x = Points::randn(30, 2, 12) * 1.5;
     let method = Likelihood::new(Method::Midpoint, 10).unwrap();
-    let mut series = Vec::new();
-    for k in [1usize, 2, 4, 8, 16, 32] {
-        // The spread of the estimate over 40 seeds, averaged (in variance) over the points.
-        let runs: Vec<Vec<f64>> = (0..40)
-            .map(|s| {
-                let h = method.clone().hutchinson(k, Probe::Gaussian, 1000 * k as u64 + s).unwrap();
-                h.log_prob(&field, &gauss2(), &x).unwrap().log_p
-            })
-            .collect();
-        let var: f64 = (0..x.len())
-            .map(|i| {
-                let col: Vec<f64> = runs.iter().map(|r| r[i]).collect();
-                let (_, se) = mean_and_se(&col);
-                se * se * col.len() as f64
-            })
-            .sum::<f64>()
-            / x.len() as f64;
-        series.push((k as f64, var.sqrt()));
-    }
+    let series = method.hutchinson_spread(&field, &gauss2(), &x, Probe::Gaussian, &[1, 2, 4, 8, 16, 32], 40).unwrap();
     let slope = log_log_slope(&series);
     println!("std of the Hutchinson log-likelihood against k: {series:?}; fitted log-log slope {slope:.3}");
     assert!((-0.6..=-0.4).contains(&slope), "slope {slope}");
@@ -303,10 +285,10 @@ fn model_jacobian_matches_finite_differences() {
         let model = Net::mlp_with(2, 64, MlpConfig { activation, seed: 3, ..MlpConfig::default() }).unwrap();
         let x = Points::randn(20, 2, 5) * 2.0;
         let (mut v, mut div) = (Points::zeros(20, 2), vec![0.0; 20]);
-        model.divergence(&x, 0.4, &mut v, &mut div).unwrap();
+        model.divergence_into(&x, 0.4, &mut v, &mut div).unwrap();
         let probes = draw_probes(20, 2, 1, Probe::Gaussian, 0);
         let mut jv = vec![Points::zeros(20, 2)];
-        model.jvp(&x, 0.4, &probes, &mut v, &mut jv).unwrap();
+        model.jvp_into(&x, 0.4, &probes, &mut v, &mut jv).unwrap();
         for i in 0..20 {
             // The model computes in f32: a step of 1e-2 keeps rounding (1e-7/1e-2) and the
             // curvature term (1e-4) both small.

@@ -72,13 +72,13 @@ impl VectorField for Augmented<'_> {
             xi.copy_from_slice(&zi[..d]);
         }
         if self.probes.is_empty() {
-            self.field.divergence(&s.x, t, &mut s.v, &mut s.div)?;
+            self.field.divergence_into(&s.x, t, &mut s.v, &mut s.div)?;
             for ((oi, vi), di) in out.rows_mut().zip(s.v.rows()).zip(&s.div) {
                 oi[..d].copy_from_slice(vi);
                 oi[d] = *di;
             }
         } else {
-            self.field.jvp(&s.x, t, &self.probes, &mut s.v, &mut s.jv)?;
+            self.field.jvp_into(&s.x, t, &self.probes, &mut s.v, &mut s.jv)?;
             for (oi, vi) in out.rows_mut().zip(s.v.rows()) {
                 oi[..d].copy_from_slice(vi);
             }

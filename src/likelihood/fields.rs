@@ -29,8 +29,7 @@ pub struct WithJacobian<F> {
 /// // v(x) = (−x₂, x₁): a rotation, divergence 0.
 /// let rot = with_jacobian(2, |x: &[f64], _t| (vec![-x[1], x[0]], vec![0.0, -1.0, 1.0, 0.0]));
 /// let x = Points::from_rows(&[[1.0, 2.0]]).unwrap();
-/// let (mut v, mut div) = (Points::zeros(1, 2), vec![9.0]);
-/// rot.divergence(&x, 0.0, &mut v, &mut div).unwrap();
+/// let (v, div) = rot.divergence(&x, 0.0).unwrap();
 /// assert_eq!((v.row(0), div[0]), (&[-2.0, 1.0][..], 0.0));
 /// ```
 pub fn with_jacobian<F: Fn(&[f64], f64) -> (Vec<f64>, Vec<f64>)>(dim: usize, f: F) -> WithJacobian<F> {
@@ -75,7 +74,7 @@ impl<F: Fn(&[f64], f64) -> (Vec<f64>, Vec<f64>)> Divergence for WithJacobian<F> 
         self.dim
     }
 
-    fn jvp(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
+    fn jvp_into(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
         let d = self.dim;
         for i in 0..x.len() {
             let (vi, j) = self.at(x.row(i), t)?;
@@ -87,7 +86,7 @@ impl<F: Fn(&[f64], f64) -> (Vec<f64>, Vec<f64>)> Divergence for WithJacobian<F> 
         Ok(())
     }
 
-    fn divergence(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
+    fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
         let d = self.dim;
         for i in 0..x.len() {
             let (vi, j) = self.at(x.row(i), t)?;
@@ -112,7 +111,7 @@ impl<S: Scheduler> Divergence for Marginal<S> {
         Marginal::dim(self)
     }
 
-    fn jvp(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
+    fn jvp_into(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
         let d = Marginal::dim(self);
         let (u, jac) = self.velocity_jacobian(x, t)?;
         v.as_mut_slice().copy_from_slice(u.as_slice());
@@ -124,7 +123,7 @@ impl<S: Scheduler> Divergence for Marginal<S> {
         Ok(())
     }
 
-    fn divergence(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
+    fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
         let d = Marginal::dim(self);
         let (u, jac) = self.velocity_jacobian(x, t)?;
         v.as_mut_slice().copy_from_slice(u.as_slice());

@@ -69,14 +69,8 @@ pub fn hutchinson_divergence(field: &dyn Divergence, x: &Points, t: f64, probes:
     if probes.is_empty() {
         return Err(Error::ZeroCount { what: "the number of Hutchinson probes".into() });
     }
-    for p in probes {
-        x.check_same_shape(p, "a Hutchinson probe (one direction per point)")?;
-    }
-    let (n, d) = x.shape();
-    let mut v = Points::zeros(n, d);
-    let mut jv: Vec<Points> = probes.iter().map(|_| Points::zeros(n, d)).collect();
-    field.jvp(x, t, probes, &mut v, &mut jv)?;
-    let mut out = vec![0.0; n];
+    let (_, jv) = field.jvp(x, t, probes)?;
+    let mut out = vec![0.0; x.len()];
     for (e, j) in probes.iter().zip(&jv) {
         for (o, q) in out.iter_mut().zip(quadratic_forms(e, j)) {
             *o += q;

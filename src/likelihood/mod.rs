@@ -83,10 +83,11 @@ pub use hutchinson::{draw_probes, hutchinson_divergence, quadratic_forms, Probe}
 
 /// A vector field whose input Jacobian J = ∂v/∂x is available: what the likelihood needs.
 ///
-/// Implementors write [`Divergence::dim`] and [`Divergence::jvp`]; the exact
+/// Implementors write [`Divergence::dim`] and [`Divergence::jvp_into`]; the exact
 /// divergence then comes from the d products with the unit vectors, and a field that
-/// knows a faster way (a trained MLP, a closed form) overrides [`Divergence::divergence`].
-/// Both evaluate every row of `x` at one time t, as an ODE solver does.
+/// knows a faster way (a trained MLP, a closed form) overrides [`Divergence::divergence_into`].
+/// Every method evaluates all rows of `x` at one time t, as an ODE solver does.
+/// [`Divergence::jvp`] and [`Divergence::divergence`] are the conveniences that allocate.
 pub trait Divergence: VectorField {
     /// The dimension d of the points the field acts on.
     fn dim(&self) -> usize;
@@ -95,34 +96,73 @@ pub trait Divergence: VectorField {
     /// per point), the product J(x_i, t) ε_j,i into row i of `jv[j]`.
     ///
     /// `v` has the shape of `x`; `jv` holds one `Points` of that shape per probe.
-    fn jvp(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()>;
+    fn jvp_into(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()>;
 
     /// Writes v(x_i, t) into row i of `v` and the divergence ∇·v(x_i, t) = tr J(x_i, t)
     /// into `div[i]`.
     ///
     /// The default takes the d products J e_a with the unit vectors and sums their
     /// diagonal entries (J e_a)_a.
-    fn divergence(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
+    fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
         let (n, d) = x.shape();
         let basis: Vec<Points> = (0..d).map(|a| Points::from_fn(n, d, |_, b| if a == b { 1.0 } else { 0.0 })).collect();
         let mut jv: Vec<Points> = (0..d).map(|_| Points::zeros(n, d)).collect();
-        self.jvp(x, t, &basis, v, &mut jv)?;
+        self.jvp_into(x, t, &basis, v, &mut jv)?;
         for (i, o) in div.iter_mut().enumerate() {
             *o = (0..d).map(|a| jv[a].row(i)[a]).sum();
         }
         Ok(())
     }
+
+    /// The velocities v(x_i, t) and, for every probe ε_j, the products J(x_i, t) ε_j,i
+    /// (one `Points` per probe, each the shape of `x`).
+    ///
+    /// Errors: [`Error::ShapeMismatch`] for points of another dimension or a probe whose shape
+    /// is not that of `x`, and the field's own errors.
+    fn jvp(&self, x: &Points, t: f64, probes: &[Points]) -> Result<(Points, Vec<Points>)> {
+        check_points(self.dim(), x)?;
+        for p in probes {
+            x.check_same_shape(p, "a probe (one direction per point)")?;
+        }
+        let mut v = Points::zeros(x.len(), x.dim());
+        let mut jv: Vec<Points> = probes.iter().map(|_| Points::zeros(x.len(), x.dim())).collect();
+        self.jvp_into(x, t, probes, &mut v, &mut jv)?;
+        Ok((v, jv))
+    }
+
+    /// The velocities v(x_i, t) and the divergences ∇·v(x_i, t), one per row.
+    ///
+    /// Errors: [`Error::ShapeMismatch`] for points of another dimension, and the field's own errors.
+    fn divergence(&self, x: &Points, t: f64) -> Result<(Points, Vec<f64>)> {
+        check_points(self.dim(), x)?;
+        let mut v = Points::zeros(x.len(), x.dim());
+        let mut div = vec![0.0; x.len()];
+        self.divergence_into(x, t, &mut v, &mut div)?;
+        Ok((v, div))
+    }
+}
+
+/// Errors unless the points have the field's dimension d.
+fn check_points(d: usize, x: &Points) -> Result<()> {
+    if x.dim() != d {
+        return Err(Error::shape(
+            "the points given to a field's Jacobian",
+            format!("points of dimension {d} (the field's)"),
+            format!("points of dimension {}", x.dim()),
+        ));
+    }
+    Ok(())
 }
 
 impl<F: Divergence + ?Sized> Divergence for &F {
     fn dim(&self) -> usize {
         (**self).dim()
     }
-    fn jvp(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
-        (**self).jvp(x, t, probes, v, jv)
+    fn jvp_into(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
+        (**self).jvp_into(x, t, probes, v, jv)
     }
-    fn divergence(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
-        (**self).divergence(x, t, v, div)
+    fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
+        (**self).divergence_into(x, t, v, div)
     }
 }
 
@@ -130,11 +170,11 @@ impl<F: Divergence + ?Sized> Divergence for Box<F> {
     fn dim(&self) -> usize {
         (**self).dim()
     }
-    fn jvp(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
-        (**self).jvp(x, t, probes, v, jv)
+    fn jvp_into(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
+        (**self).jvp_into(x, t, probes, v, jv)
     }
-    fn divergence(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
-        (**self).divergence(x, t, v, div)
+    fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
+        (**self).divergence_into(x, t, v, div)
     }
 }
 
@@ -315,6 +355,49 @@ impl Likelihood {
             accepted_steps: sol.accepted_steps,
             rejected_steps: sol.rejected_steps,
         })
+    }
+}
+
+impl Likelihood {
+    /// How the spread of Hutchinson's estimate of log p₁ falls with the number of probes:
+    /// for each k in `probes`, `repeats` solves with fresh probes of kind `probe` (seeds
+    /// k·2³² + r), the standard deviation of log p₁(x_i) between them, then its root mean
+    /// square over the points. Returns `(k, spread)` pairs; the spread falls like k^(−½).
+    ///
+    /// Errors: [`Error::ZeroCount`] for a zero k, [`Error::InvalidParameter`] for fewer than
+    /// 2 repeats, and those of [`Likelihood::log_prob`].
+    pub fn hutchinson_spread(
+        &self,
+        field: &dyn Divergence,
+        source: &dyn Dataset,
+        x: &Points,
+        probe: Probe,
+        probes: &[usize],
+        repeats: usize,
+    ) -> Result<Vec<(f64, f64)>> {
+        if repeats < 2 {
+            return Err(Error::invalid(
+                "repeats of hutchinson_spread",
+                format!("{repeats}: a spread needs at least 2"),
+            ));
+        }
+        let n = x.len();
+        let mut out = Vec::with_capacity(probes.len());
+        for &k in probes {
+            let runs = (0..repeats)
+                .map(|r| {
+                    let seed = ((k as u64) << 32) + r as u64;
+                    Ok(self.clone().hutchinson(k, probe, seed)?.log_prob(field, source, x)?.log_p)
+                })
+                .collect::<Result<Vec<Vec<f64>>>>()?;
+            let mut total = 0.0;
+            for i in 0..n {
+                let mean = runs.iter().map(|r| r[i]).sum::<f64>() / repeats as f64;
+                total += runs.iter().map(|r| (r[i] - mean).powi(2)).sum::<f64>() / (repeats - 1) as f64;
+            }
+            out.push((k as f64, (total / n as f64).sqrt()));
+        }
+        Ok(out)
     }
 }
 

@@ -213,11 +213,11 @@ impl Divergence for Net {
     fn dim(&self) -> usize {
         Model::dim(&*self.inner)
     }
-    fn jvp(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
-        self.inner.jvp(x, t, probes, v, jv)
+    fn jvp_into(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
+        self.inner.jvp_into(x, t, probes, v, jv)
     }
-    fn divergence(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
-        self.inner.divergence(x, t, v, div)
+    fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
+        self.inner.divergence_into(x, t, v, div)
     }
 }
 

@@ -74,7 +74,7 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Divergen
     }
 
     /// v and J ε for every probe: forward mode on the fast path, else the plain dfdx graph.
-    fn jvp(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
+    fn jvp_into(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
         self.check_jacobian_io(x, v, probes, jv)?;
         let n = x.len();
         if n == 0 {
@@ -109,7 +109,7 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Divergen
     }
 
     /// v and tr J: D tangents in forward mode on the fast path, else the plain dfdx graph.
-    fn divergence(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
+    fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
         self.check_jacobian_io(x, v, &[], &[])?;
         if div.len() != x.len() {
             return Err(Error::shape(
@@ -157,12 +157,12 @@ mod tests {
             let (vel, jac) = model.generic_jacobian(&x, t).unwrap();
             let vel: Vec<f64> = vel.iter().map(|v| *v as f64).collect();
             let (mut v, mut div) = (Points::zeros(n, D), vec![0.0; n]);
-            model.divergence(&x, t, &mut v, &mut div).unwrap();
+            model.divergence_into(&x, t, &mut v, &mut div).unwrap();
             let want: Vec<f64> = (0..n).map(|i| (0..D).map(|a| jac[i * D * D + a * D + a] as f64).sum()).collect();
             assert!(rel(v.as_slice(), &vel) < 1e-5, "{what}: velocity");
             assert!(rel(&div, &want) < 1e-4, "{what}, t = {t}: divergence off by {}", rel(&div, &want));
             let mut jv: Vec<Points> = probes.iter().map(|_| Points::zeros(n, D)).collect();
-            model.jvp(&x, t, &probes, &mut v, &mut jv).unwrap();
+            model.jvp_into(&x, t, &probes, &mut v, &mut jv).unwrap();
             for (e, got) in probes.iter().zip(&jv) {
                 let want: Vec<f64> = (0..n * D)
                     .map(|k| {
