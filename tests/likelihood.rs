@@ -341,3 +341,46 @@ fn trained_model_nll_is_above_the_entropy() {
     let se = hutch.rms_std_error().unwrap() / (2000f64).sqrt();
     assert!((hutch.nll() - exact.nll()).abs() < 4.0 * se + 1e-3, "{} vs {} (± {se})", hutch.nll(), exact.nll());
 }
+
+/// The typical wrong answers to the two 7.5 exercises, each with the diagnosis it must get.
+#[allow(dead_code)]
+#[path = "fixtures/wrong/7.5/09_hutchinson_divergence.rs"]
+mod wrong_hutchinson;
+#[allow(dead_code)]
+#[path = "fixtures/wrong/7.5/10_log_likelihood.rs"]
+mod wrong_log_likelihood;
+
+#[test]
+fn every_typical_wrong_answer_gets_its_own_diagnosis() {
+    use flowmatch::grade::{hutchinson_divergence, log_likelihood, Outcome};
+    let reason = |o: Outcome| match o {
+        Outcome::Failed { reason } => reason,
+        other => panic!("a wrong answer must fail, got {other:?}"),
+    };
+    let hutchinson = [
+        ("squared_norm", "‖J ε‖²"),
+        ("no_left_probe", "leaves the probe out"),
+        ("unit_probes", "unit length"),
+        ("summed_probes", "sum over the probes"),
+        ("over_dimension", "divides by the dimension"),
+        ("exact_trace", "exact divergence"),
+    ];
+    for ((name, f), (want_name, phrase)) in wrong_hutchinson::ALL.iter().zip(hutchinson) {
+        assert_eq!(*name, want_name);
+        let r = reason(hutchinson_divergence::EXERCISE.grade(f).outcome);
+        assert!(r.contains(phrase), "{name}: {r}");
+    }
+    let log_lik = [
+        ("plus_divergence", "wrong sign"),
+        ("forwards", "integrates forwards"),
+        ("time_forwards", "the time runs forwards"),
+        ("no_source", "log p₀ is missing"),
+        ("source_at_data", "evaluated at the data"),
+        ("end_of_step", "end time"),
+    ];
+    for ((name, f), (want_name, phrase)) in wrong_log_likelihood::ALL.iter().zip(log_lik) {
+        assert_eq!(*name, want_name);
+        let r = reason(log_likelihood::EXERCISE.grade(f).outcome);
+        assert!(r.contains(phrase), "{name}: {r}");
+    }
+}
