@@ -73,7 +73,7 @@ pub mod prelude {
     };
     pub use crate::error::{Error, Result};
     pub use crate::field::{batched, pointwise, Model, Time, VectorField};
-    pub use crate::likelihood::{self, Likelihood, Probe};
+    pub use crate::likelihood::{self, Divergence, Likelihood, Probe};
     pub use crate::loss::{self, Batch, Cfm};
     pub use crate::marginal::{self, Marginal};
     pub use crate::nn::{self, MlpConfig, Net, OptimizerConfig, TrainableModel};

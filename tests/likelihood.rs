@@ -344,10 +344,10 @@ fn trained_model_nll_is_above_the_entropy() {
 
 /// The typical wrong answers to the two 7.5 exercises, each with the diagnosis it must get.
 #[allow(dead_code)]
-#[path = "fixtures/wrong/7.5/09_hutchinson_divergence.rs"]
+#[path = "fixtures/wrong/7.5/02_hutchinson_divergence.rs"]
 mod wrong_hutchinson;
 #[allow(dead_code)]
-#[path = "fixtures/wrong/7.5/10_log_likelihood.rs"]
+#[path = "fixtures/wrong/7.5/01_log_likelihood.rs"]
 mod wrong_log_likelihood;
 
 #[test]

@@ -1,4 +1,4 @@
-//! Exercise 9 (notebook 7.5): Hutchinson's estimate of the divergence, from given probes.
+//! Exercise 10 (notebook 7.5): Hutchinson's estimate of the divergence, from given probes.
 //!
 //! For probes ε with E[ε] = 0 and E[ε εᵀ] = I, E[εᵀ J ε] = tr J = ∇·v. With k probes
 //! ε₁ … ε_k (one direction per point each) the estimate at point i is
@@ -24,7 +24,7 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&dyn Divergence, &Points, f64, &[Points]) -> Vec<f64> + Sync;
 
-/// Exercise 9: `hutchinson_divergence`, 10 points.
+/// Exercise 10: `hutchinson_divergence`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
         title: "Hutchinson's divergence estimate (1/k) Σ_j ε_jᵀ J ε_j from given probes",

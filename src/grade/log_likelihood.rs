@@ -1,4 +1,4 @@
-//! Exercise 10 (notebook 7.5): the log-likelihood of points by the backward ODE.
+//! Exercise 9 (notebook 7.5): the log-likelihood of points by the backward ODE.
 //!
 //! Along a path of the flow, d/dt log p_t(x_t) = −∇·v(x_t, t). To evaluate log p₁ at a
 //! data point x₁, carry it back to t = 0 and add up the divergence on the way:
@@ -23,7 +23,7 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&dyn Divergence, &dyn Fn(&Points) -> Vec<f64>, &Points, usize) -> Vec<f64> + Sync;
 
-/// Exercise 10: `log_likelihood`, 20 points.
+/// Exercise 9: `log_likelihood`, 20 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
         title: "log p₁(x) by K Euler steps of the backward ODE with the divergence",

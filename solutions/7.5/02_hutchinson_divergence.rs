@@ -1,4 +1,4 @@
-//! Exercise 9 · notebook 7.5 · 10 points: Hutchinson's estimate of the divergence.
+//! Exercise 10 · notebook 7.5 · 10 points: Hutchinson's estimate of the divergence.
 //!
 //! The divergence ∇·v = tr J (J = ∂v/∂x, the Jacobian of the field in x) costs d
 //! Jacobian-vector products J e_a, one per coordinate. Hutchinson's idea: a random probe ε
@@ -20,5 +20,19 @@ use flowmatch::Points;
 /// `field.jvp(x, t, probes)` returns `(v, jv)`: the velocities and, for every probe ε_j, the
 /// products J ε_j (each the shape of `x`; `.expect(…)` the `Result`). Return one number per point.
 pub fn hutchinson_divergence(field: &dyn Divergence, x: &Points, t: f64, probes: &[Points]) -> Vec<f64> {
-    todo!()
+    // BEGIN SOLUTION
+    let (_, jv) = field.jvp(x, t, probes).expect("probes of the shape of x");
+    let k = probes.len() as f64;
+    (0..x.len())
+        .map(|i| {
+            // εᵀ(J ε) for each probe, then the mean over the probes.
+            let total: f64 = probes
+                .iter()
+                .zip(&jv)
+                .map(|(e, j)| e.row(i).iter().zip(j.row(i)).map(|(a, b)| a * b).sum::<f64>())
+                .sum();
+            total / k
+        })
+        .collect()
+    // END SOLUTION
 }
