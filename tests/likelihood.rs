@@ -384,3 +384,72 @@ fn every_typical_wrong_answer_gets_its_own_diagnosis() {
         assert!(r.contains(phrase), "{name}: {r}");
     }
 }
+
+/// A hand-made augmented field (x, ℓ) that draws a fresh Rademacher probe at every evaluation:
+/// what the library avoids by keeping one probe per solve.
+struct FreshProbes<F> {
+    field: F,
+    rng: std::cell::RefCell<rand::rngs::StdRng>,
+}
+
+impl<F: Divergence> flowmatch::VectorField for FreshProbes<F> {
+    fn eval_into(&self, z: &Points, t: flowmatch::Time<'_>, out: &mut Points) -> flowmatch::Result<()> {
+        use rand::Rng;
+        let t = t.at(0);
+        let (n, d) = (z.len(), z.dim() - 1);
+        let x = Points::from_fn(n, d, |i, j| z.row(i)[j]);
+        let probe = Points::from_fn(n, d, |_, _| if self.rng.borrow_mut().gen::<bool>() { 1.0 } else { -1.0 });
+        let (v, jv) = self.field.jvp(&x, t, std::slice::from_ref(&probe))?;
+        for i in 0..n {
+            out.row_mut(i)[..d].copy_from_slice(v.row(i));
+            out.row_mut(i)[d] = probe.row(i).iter().zip(jv[0].row(i)).map(|(a, b)| a * b).sum();
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn fresh_probes_at_every_evaluation_defeat_adaptive_steps() {
+    use rand::SeedableRng;
+    let field = Marginal::from_mixture(&tilted_mixture(), CondOT).unwrap();
+    let x = Points::randn(20, 2, 15);
+    let (tol, grid) = (1e-5, TimeGrid::uniform(1.0, 0.0, 1).unwrap());
+    let kept = Likelihood::on_grid(grid.clone(), Method::dopri5(tol, tol))
+        .unwrap()
+        .hutchinson(1, Probe::Rademacher, 3)
+        .unwrap()
+        .log_prob(&field, &gauss2(), &x)
+        .unwrap();
+    let fresh = FreshProbes { field: &field, rng: std::cell::RefCell::new(rand::rngs::StdRng::seed_from_u64(3)) };
+    let z1 = Points::from_fn(20, 3, |i, j| if j < 2 { x.row(i)[j] } else { 0.0 });
+    let opts = flowmatch::solver::Dopri5Options { rtol: tol, atol: tol, max_steps: 200_000, ..Default::default() };
+    let sol = flowmatch::solver::solve(&fresh, &z1, &grid, Method::Dopri5(opts)).unwrap();
+    let ratio = sol.nfe as f64 / kept.nfe as f64;
+    println!(
+        "Dopri5 at tolerance {tol:e}: {} NFE with one probe kept along the solve, {} NFE with a fresh probe at every \
+         evaluation ({ratio:.0}×)",
+        kept.nfe, sol.nfe
+    );
+    assert!(ratio > 20.0, "fresh probes should cost far more evaluations: {ratio}");
+}
+
+#[test]
+fn the_numbers_of_the_quiz_hold() {
+    use flowmatch::quiz;
+    // Question 1: v = (ln 2)·x from N(0, 1): log q₁(0) by the backward ODE.
+    let ln2 = std::f64::consts::LN_2;
+    let field = with_jacobian(1, move |x: &[f64], _t| (vec![ln2 * x[0]], vec![ln2]));
+    let got = Likelihood::new(Method::Rk4, 20)
+        .unwrap()
+        .log_prob(&field, &StandardGaussian::new(1).unwrap(), &Points::from_rows(&[[0.0]]).unwrap())
+        .unwrap();
+    assert!(quiz::grade("7.5", 1, &format!("{:.4}", got.log_p[0])).correct(), "{}", got.log_p[0]);
+    // Question 3: J = [[1, 2], [0, 3]] and the probe (1, −1); the two sign patterns average to tr J.
+    let jac = with_jacobian(2, |x: &[f64], _t| (vec![x[0] + 2.0 * x[1], 3.0 * x[1]], vec![1.0, 2.0, 0.0, 3.0]));
+    let at = Points::from_rows(&[[0.3, 0.7]]).unwrap();
+    let one = |e: [f64; 2]| hutchinson_divergence(&jac, &at, 0.0, &[Points::from_rows(&[e]).unwrap()]).unwrap()[0];
+    assert!(quiz::grade("7.5", 3, &format!("{}", one([1.0, -1.0]))).correct());
+    assert_eq!((one([1.0, -1.0]) + one([1.0, 1.0])) / 2.0, 4.0);
+    // Question 6: (3.90 − 3.77) / (2 ln 2) bits per dimension.
+    assert!(quiz::grade("7.5", 6, &format!("{:.4}", (3.90 - 3.77) / (2.0 * ln2))).correct());
+}

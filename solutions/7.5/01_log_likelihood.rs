@@ -1,4 +1,4 @@
-//! Exercise 9 · notebook 7.5 · 20 points: the log-likelihood by the backward ODE.
+//! Exercise 7.5.1 · 20 points: the log-likelihood by the backward ODE.
 //!
 //! A flow moves noise x₀ ~ p₀ (at t = 0) to data (at t = 1) along dx/dt = v(x, t), and
 //! along every path the log-density changes at the rate

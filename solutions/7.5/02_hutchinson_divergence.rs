@@ -1,4 +1,4 @@
-//! Exercise 10 · notebook 7.5 · 10 points: Hutchinson's estimate of the divergence.
+//! Exercise 7.5.2 · 10 points: Hutchinson's estimate of the divergence.
 //!
 //! The divergence ∇·v = tr J (J = ∂v/∂x, the Jacobian of the field in x) costs d
 //! Jacobian-vector products J e_a, one per coordinate. Hutchinson's idea: a random probe ε

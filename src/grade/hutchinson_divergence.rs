@@ -1,4 +1,4 @@
-//! Exercise 10 (notebook 7.5): Hutchinson's estimate of the divergence, from given probes.
+//! Exercise 7.5.2: Hutchinson's estimate of the divergence, from given probes.
 //!
 //! For probes ε with E[ε] = 0 and E[ε εᵀ] = I, E[εᵀ J ε] = tr J = ∇·v. With k probes
 //! ε₁ … ε_k (one direction per point each) the estimate at point i is
@@ -16,7 +16,7 @@
 
 use super::fields::{Kind, TestField};
 use super::text;
-use super::{Checker, Exercise};
+use super::{Checker, Exercise, Hints};
 use crate::likelihood::{self, draw_probes, quadratic_forms, Divergence, Probe};
 use crate::points::Points;
 use std::time::Duration;
@@ -24,15 +24,19 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&dyn Divergence, &Points, f64, &[Points]) -> Vec<f64> + Sync;
 
-/// Exercise 10: `hutchinson_divergence`, 10 points.
+/// Exercise 7.5.2: `hutchinson_divergence`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
-        title: "Hutchinson's divergence estimate (1/k) Σ_j ε_jᵀ J ε_j from given probes",
+        title: "Hutchinson's divergence estimate from given probes",
         points: 10,
         time_limit: Duration::from_secs(10),
-        hint: "one Jacobian-vector product per probe (field.jvp(x, t, probes) returns J·ε_j for every probe); \
-           for each point, the dot product of the probe with its product, ε_jᵀ(J ε_j), then the mean over the \
-           k probes. Use the probes as they are: no normalising, no squaring, no division by d.",
+        hints: Hints {
+            concept: "a probe with E[ε εᵀ] = I turns the trace into an expectation: write the candidate number in \
+                coordinates, take its expectation term by term, and keep the one whose expectation is the sum of the \
+                diagonal of J. One Jacobian-vector product per probe, the probes used exactly as given, then a mean \
+                over the probes.",
+            formula: "estimate_i = (1/k)·Σ_j ε_j,iᵀ (J ε_j)_i, with (J ε_j) from field.jvp(x, t, probes)",
+        },
         ..super::registered::hutchinson_divergence
     },
     compare,

@@ -1,4 +1,4 @@
-//! Exercise 9 (notebook 7.5): the log-likelihood of points by the backward ODE.
+//! Exercise 7.5.1: the log-likelihood of points by the backward ODE.
 //!
 //! Along a path of the flow, d/dt log p_t(x_t) = −∇·v(x_t, t). To evaluate log p₁ at a
 //! data point x₁, carry it back to t = 0 and add up the divergence on the way:
@@ -14,7 +14,7 @@
 
 use super::fields::{Kind, TestField};
 use super::text;
-use super::{Checker, Exercise};
+use super::{Checker, Exercise, Hints};
 use crate::likelihood::Divergence;
 use crate::numeric::LN_2PI;
 use crate::points::Points;
@@ -23,16 +23,20 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&dyn Divergence, &dyn Fn(&Points) -> Vec<f64>, &Points, usize) -> Vec<f64> + Sync;
 
-/// Exercise 9: `log_likelihood`, 20 points.
+/// Exercise 7.5.1: `log_likelihood`, 20 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
-        title: "log p₁(x) by K Euler steps of the backward ODE with the divergence",
+        title: "The log-likelihood of data points by the backward ODE",
         points: 20,
         time_limit: Duration::from_secs(10),
-        hint: "start at the data, x = x1, at t = 1 and walk back to t = 0: at each step read the velocity and the \
-           divergence at the current x and t = 1 − k·h (field.divergence(&x, t)), move x by −h·v and add h·∇·v to \
-           a running integral. At t = 0 you hold x0: the answer is log_p0(x0) minus the integral (the density \
-           rises where the flow contracts).",
+        hints: Hints {
+            concept: "only the source density p₀ is known, so start at the data (t = 1) and walk back to the noise \
+                (t = 0), with Euler steps that read the velocity and the divergence at the start of each step, and add \
+                up the divergence on the way. Where the flow spreads points apart (positive divergence) the density \
+                falls along the path: that fixes the sign. log p₀ belongs where the walk ends.",
+            formula: "log_p1(x1) = log_p0(x0) − I, where x walks back from x1 by x ← x − h·v(x, t) while \
+                I ← I + h·div(x, t), at t = 1, 1 − h, …, h (h = 1/K), both read before x moves",
+        },
         ..super::registered::log_likelihood
     },
     compare,
