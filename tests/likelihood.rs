@@ -140,10 +140,10 @@ fn marginal_jacobian_matches_finite_differences() {
             let mut div = vec![0.0; 8];
             field.divergence_into(&x, t, &mut v, &mut div).unwrap();
             assert_eq!(v, field.eval(&x, t).unwrap(), "the velocity that comes with the Jacobian is u_t itself");
-            for i in 0..8 {
+            for (i, &di) in div.iter().enumerate() {
                 let jac = finite_difference_jacobian(field, x.row(i), t, 1e-5);
                 let trace: f64 = (0..d).map(|a| jac[a * d + a]).sum();
-                assert!((div[i] - trace).abs() < 1e-6 * (1.0 + trace.abs()), "t = {t}: div {} vs {trace}", div[i]);
+                assert!((di - trace).abs() < 1e-6 * (1.0 + trace.abs()), "t = {t}: div {di} vs {trace}");
                 for (e, out) in probes.iter().zip(&jv) {
                     for a in 0..d {
                         let want: f64 = (0..d).map(|b| jac[a * d + b] * e.row(i)[b]).sum();
@@ -289,12 +289,12 @@ fn model_jacobian_matches_finite_differences() {
         let probes = draw_probes(20, 2, 1, Probe::Gaussian, 0);
         let mut jv = vec![Points::zeros(20, 2)];
         model.jvp_into(&x, 0.4, &probes, &mut v, &mut jv).unwrap();
-        for i in 0..20 {
+        for (i, &di) in div.iter().enumerate() {
             // The model computes in f32: a step of 1e-2 keeps rounding (1e-7/1e-2) and the
             // curvature term (1e-4) both small.
             let jac = finite_difference_jacobian(&model, x.row(i), 0.4, 1e-2);
             let scale = 1.0 + jac.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            assert!((div[i] - (jac[0] + jac[3])).abs() < 2e-3 * scale, "{activation:?}: div {} vs {jac:?}", div[i]);
+            assert!((di - (jac[0] + jac[3])).abs() < 2e-3 * scale, "{activation:?}: div {di} vs {jac:?}");
             let e = probes[0].row(i);
             for a in 0..2 {
                 let want = jac[2 * a] * e[0] + jac[2 * a + 1] * e[1];

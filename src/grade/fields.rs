@@ -146,10 +146,10 @@ impl Divergence for TestField {
     fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
         self.evals.set(self.evals.get() + 1);
         let d = x.dim();
-        for i in 0..x.len() {
+        for (i, di) in div.iter_mut().enumerate().take(x.len()) {
             v.row_mut(i).copy_from_slice(&self.at(x.row(i), t));
             let jac = self.jacobian(x.row(i), t);
-            div[i] = (0..d).map(|a| jac[a * d + a]).sum();
+            *di = (0..d).map(|a| jac[a * d + a]).sum();
         }
         Ok(())
     }

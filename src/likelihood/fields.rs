@@ -88,10 +88,10 @@ impl<F: Fn(&[f64], f64) -> (Vec<f64>, Vec<f64>)> Divergence for WithJacobian<F> 
 
     fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
         let d = self.dim;
-        for i in 0..x.len() {
+        for (i, di) in div.iter_mut().enumerate().take(x.len()) {
             let (vi, j) = self.at(x.row(i), t)?;
             v.row_mut(i).copy_from_slice(&vi);
-            div[i] = (0..d).map(|a| j[a * d + a]).sum();
+            *di = (0..d).map(|a| j[a * d + a]).sum();
         }
         Ok(())
     }
