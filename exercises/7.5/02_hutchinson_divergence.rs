@@ -2,7 +2,7 @@
 //!
 //! The divergence ∇·v = tr J (J = ∂v/∂x, the Jacobian of the field in x) costs d
 //! Jacobian-vector products J e_a, one per coordinate. Hutchinson's idea: a random probe ε
-//! with E[ε] = 0 and E[ε εᵀ] = I turns the trace into an expectation, so one product J ε per
+//! with E\[ε\] = 0 and E[ε εᵀ] = I turns the trace into an expectation, so one product J ε per
 //! probe gives an unbiased estimate whatever d is. Find the number, built from ε and J ε,
 //! whose expected value is tr J (write it in coordinates and use E[ε_a ε_b] = 1 if a = b,
 //! else 0). With k probes, average their k numbers.

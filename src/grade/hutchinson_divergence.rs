@@ -1,6 +1,6 @@
 //! Exercise 7.5.2: Hutchinson's estimate of the divergence, from given probes.
 //!
-//! For probes ε with E[ε] = 0 and E[ε εᵀ] = I, E[εᵀ J ε] = tr J = ∇·v. With k probes
+//! For probes ε with E\[ε\] = 0 and E[ε εᵀ] = I, E[εᵀ J ε] = tr J = ∇·v. With k probes
 //! ε₁ … ε_k (one direction per point each) the estimate at point i is
 //!
 //! ```text

@@ -31,7 +31,7 @@
 //!   Jacobian-vector products, computed in forward mode by the model in [`crate::nn`]);
 //!   for a closed-form field ([`crate::marginal::Marginal`], [`with_jacobian`]) it is
 //!   written out.
-//! * **Hutchinson**: for a probe ε with E[ε] = 0 and E[ε εᵀ] = I (Rademacher ±1 or
+//! * **Hutchinson**: for a probe ε with E\[ε\] = 0 and E[ε εᵀ] = I (Rademacher ±1 or
 //!   standard Gaussian), E[εᵀ J ε] = tr J. With k probes the estimate of ∇·v is
 //!   (1/k) Σ_j ε_jᵀ J ε_j, one Jacobian-vector product per probe whatever d is. Each
 //!   probe is drawn once and **kept along the whole solve**: the integrand is then one
@@ -48,7 +48,7 @@
 //! | `mod.rs` | [`Divergence`] (the contract), [`Likelihood`] (settings), [`LogLikelihood`] (the result) |
 //! | `augmented.rs` | the augmented field (x, ℓ) that the solvers integrate |
 //! | `hutchinson.rs` | [`Probe`], drawing probes, [`quadratic_forms`] and [`hutchinson_divergence`] |
-//! | `fields.rs` | [`Divergence`] for closures with a Jacobian ([`with_jacobian`]) and for [`Marginal`] |
+//! | `fields.rs` | [`Divergence`] for closures with a Jacobian ([`with_jacobian`]) and for [`Marginal`](crate::marginal::Marginal) |
 //!
 //! ```
 //! use flowmatch::data::StandardGaussian;
