@@ -24,6 +24,7 @@
 //! | [`solver`] | [`TimeGrid`]; Euler, Midpoint, Heun, RK4, adaptive Dopri5 |
 //! | [`metrics`] | W2 (exact), MMD, energy distance, kinetic energy, straightness |
 //! | [`marginal`] | closed-form p_t, score and u_t; the five checks of topic 7.3 |
+//! | [`likelihood`] | log p₁(x) by the backward ODE: exact divergence or Hutchinson's estimator; [`Divergence`](likelihood::Divergence) |
 //! | [`plot`] | SVG figures that save to a file or show inline in evcxr |
 //! | [`loss`] | objectives: [`Objective`](loss::Objective) draws a [`Batch`](loss::Batch) per step; CFM, maximum likelihood |
 //! | [`nn`] | models on dfdx: the velocity MLP, [`Net`](nn::Net), the fast CPU path, checkpoints, devices |
@@ -39,6 +40,7 @@ pub mod data;
 pub mod error;
 pub mod field;
 pub mod grade;
+pub mod likelihood;
 pub mod loss;
 pub mod marginal;
 pub mod metrics;
@@ -71,6 +73,7 @@ pub mod prelude {
     };
     pub use crate::error::{Error, Result};
     pub use crate::field::{batched, pointwise, Model, Time, VectorField};
+    pub use crate::likelihood::{self, Divergence, Likelihood, Probe};
     pub use crate::loss::{self, Batch, Cfm};
     pub use crate::marginal::{self, Marginal};
     pub use crate::nn::{self, MlpConfig, Net, OptimizerConfig, TrainableModel};
