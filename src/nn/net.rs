@@ -13,7 +13,7 @@
 
 use super::checkpoint::{self, NamedTensor};
 use super::config::{MlpConfig, TimeEmbedding};
-use super::device::{cuda_not_built, Device, ModelDevice};
+use super::device::{Device, ModelDevice};
 use super::mlp::{regression, Mlp};
 use super::optim::OptimizerConfig;
 use super::TrainableModel;
@@ -54,7 +54,7 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> NetModel
             #[cfg(feature = "cuda")]
             Device::Cuda(_) => Ok(Box::new(self.to_device::<dfdx::tensor::Cuda>(device)?)),
             #[cfg(not(feature = "cuda"))]
-            Device::Cuda(_) => Err(cuda_not_built(device)),
+            Device::Cuda(_) => Err(super::device::cuda_not_built(device)),
         }
     }
     fn parameters(&self) -> Result<Vec<NamedTensor>> {
