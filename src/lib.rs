@@ -25,6 +25,7 @@
 //! | [`metrics`] | W2 (exact), MMD, energy distance, kinetic energy, straightness |
 //! | [`marginal`] | closed-form p_t, score and u_t; the five checks of topic 7.3 |
 //! | [`plot`] | SVG figures that save to a file or show inline in evcxr |
+//! | [`diffusion`] | the VP-SDE and DDPM, ε-prediction training, reverse SDE / probability flow / DDIM, a model read as ε, x̂₁, velocity or score, the schedule transform (7.6) |
 //! | [`loss`] | objectives: [`Objective`](loss::Objective) draws a [`Batch`](loss::Batch) per step; CFM, maximum likelihood |
 //! | [`nn`] | models on dfdx: the velocity MLP, [`Net`](nn::Net), the fast CPU path, checkpoints, devices |
 //! | [`train`] | one [`Trainer`](train::Trainer) for every objective: progress, NaN → error with the step, seeds, checkpoints |
@@ -36,6 +37,7 @@
 pub mod coupling;
 pub mod course;
 pub mod data;
+pub mod diffusion;
 pub mod error;
 pub mod field;
 pub mod grade;
@@ -69,12 +71,13 @@ pub mod prelude {
         self, Checkerboard, Circles, Dataset, EightGaussians, Gaussian, GaussianMixture, Moons, SCurve, Spirals,
         StandardGaussian,
     };
+    pub use crate::diffusion::{self, EpsMatching, Predictor, ProbabilityFlow, ReverseSde, VpSde};
     pub use crate::error::{Error, Result};
     pub use crate::field::{batched, pointwise, Model, Time, VectorField};
     pub use crate::loss::{self, Batch, Cfm};
     pub use crate::marginal::{self, Marginal};
     pub use crate::nn::{self, MlpConfig, Net, OptimizerConfig, TrainableModel};
-    pub use crate::path::{self, AffinePath, CondOT, PathSample, Scheduler};
+    pub use crate::path::{self, AffinePath, CondOT, PathSample, Prediction, Scheduler, VariancePreserving};
     pub use crate::points::Points;
     pub use crate::solver::{self, solve, solve_trajectory, Method, TimeGrid};
     pub use crate::train::{Progress, Trainer};
