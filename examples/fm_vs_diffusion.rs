@@ -24,17 +24,13 @@
 //! per step of each model.
 
 use flowmatch::data::{Dataset, EightGaussians, Moons, StandardGaussian};
-use flowmatch::diffusion::{ddim, EpsMatching, Predictor, ReverseSde, VpSde};
+use flowmatch::diffusion::{Comparison, EpsMatching, Predictor, VpSde};
 use flowmatch::loss::Cfm;
 use flowmatch::metrics::w2;
 use flowmatch::nn::{MlpConfig, Net};
 use flowmatch::path::Prediction;
-use flowmatch::solver::{solve, Method, Solution, TimeGrid};
 use flowmatch::train::Trainer;
 use flowmatch::Result;
-
-const NFES: [usize; 7] = [1, 2, 4, 8, 16, 32, 100];
-const TOLERANCES: [f64; 5] = [1e-1, 1e-2, 1e-3, 1e-4, 1e-5];
 
 struct Args {
     task: String,
@@ -82,13 +78,6 @@ fn target(name: &str) -> Result<Box<dyn Dataset>> {
     })
 }
 
-/// One row of the table: a sampler's (NFE, W2) points.
-struct Row {
-    key: &'static str,
-    label: &'static str,
-    points: Vec<(usize, f64)>,
-}
-
 fn run(a: &Args) -> Result<()> {
     println!("task {} seed {} ({} training steps per model, batch 512, lr 1e-3, MLP 3×64)", a.task, a.seed, a.steps);
     let config = MlpConfig { seed: a.seed, ..Default::default() };
@@ -126,96 +115,10 @@ fn run(a: &Args) -> Result<()> {
 
     let sde = VpSde::default();
     let diffusion = Predictor::new(&eps, sde.scheduler(), Prediction::Noise)?;
-    let reverse = ReverseSde::new(diffusion.view(Prediction::Score), sde);
-    let grid = |steps: usize| TimeGrid::uniform(0.0, 1.0, steps);
-    let fixed = |f: &dyn Fn(usize) -> Result<Solution>, per_step: usize| -> Result<Vec<(usize, f64)>> {
-        let mut pts = Vec::new();
-        for nfe in NFES.iter().filter(|&&n| n % per_step == 0) {
-            let sol = f(nfe / per_step)?;
-            assert_eq!(sol.nfe, *nfe, "the NFE a sampler reports is the one the table claims");
-            pts.push((sol.nfe, w2(&sol.final_state, &reference)?));
-        }
-        Ok(pts)
-    };
-    let noise_seed = eval_seed + 3;
-    let mut rows = vec![
-        Row {
-            key: "fm_euler",
-            label: "FM  CondOT · Euler",
-            points: fixed(&|k| solve(&fm, &x0, &grid(k)?, Method::Euler), 1)?,
-        },
-        Row {
-            key: "fm_midpoint",
-            label: "FM  CondOT · midpoint",
-            points: fixed(&|k| solve(&fm, &x0, &grid(k)?, Method::Midpoint), 2)?,
-        },
-        Row {
-            key: "diffusion_sde",
-            label: "Diff VP-ε · reverse SDE (EM)",
-            points: fixed(&|k| reverse.sample(&x0, &grid(k)?, noise_seed), 1)?,
-        },
-        Row {
-            key: "diffusion_pf_euler",
-            label: "Diff VP-ε · PF-ODE Euler",
-            points: fixed(&|k| solve(&diffusion, &x0, &grid(k)?, Method::Euler), 1)?,
-        },
-        Row {
-            key: "diffusion_pf_midpoint",
-            label: "Diff VP-ε · PF-ODE midpoint",
-            points: fixed(&|k| solve(&diffusion, &x0, &grid(k)?, Method::Midpoint), 2)?,
-        },
-        Row {
-            key: "diffusion_ddim",
-            label: "Diff VP-ε · DDIM",
-            points: fixed(&|k| ddim(&diffusion, &x0, &grid(k)?), 1)?,
-        },
-    ];
-    let mut dopri = Vec::new();
-    for tol in TOLERANCES {
-        let sol = solve(&fm, &x0, &grid(1)?, Method::dopri5(tol, tol))?;
-        dopri.push((tol, sol.nfe, w2(&sol.final_state, &reference)?));
-    }
-    rows.insert(
-        2,
-        Row { key: "fm_dopri5", label: "FM  CondOT · Dopri5", points: dopri.iter().map(|d| (d.1, d.2)).collect() },
-    );
-
-    print_table(&rows, floor);
-    println!(
-        "Dopri5 (FM): {}",
-        dopri.iter().map(|(tol, n, w)| format!("tol {tol:.0e} → NFE {n}, W2 {w:.3}")).collect::<Vec<_>>().join("; ")
-    );
-    println!("w2_floor: {floor:.4}");
-    for row in &rows {
-        let within = row.points.iter().filter(|(_, w)| *w <= 1.5 * floor).map(|(n, _)| *n).min();
-        println!("{}_nfe_within_1.5x_floor: {}", row.key, within.map_or("none".to_string(), |n| n.to_string()));
-        let at8 = row.points.iter().find(|(n, _)| *n == 8).map(|(_, w)| format!("{w:.4}"));
-        println!("{}_w2_nfe8: {}", row.key, at8.unwrap_or_else(|| "-".into()));
-    }
+    let table = Comparison::run(&fm, &diffusion, sde, &x0, &reference, floor, eval_seed + 3)?;
+    println!("{table}");
+    print!("{}", table.summary());
     println!("fm_train_ms_per_step: {:.4}", ms(&fm_report));
     println!("diffusion_train_ms_per_step: {:.4}", ms(&eps_report));
     Ok(())
-}
-
-fn print_table(rows: &[Row], floor: f64) {
-    let mut head = format!("{:<32}", "W2 at NFE →");
-    for n in NFES {
-        head += &format!("{n:>8}");
-    }
-    println!("{head}");
-    for row in rows {
-        let mut line = format!("{:<32}", row.label);
-        if row.key == "fm_dopri5" {
-            line += &row.points.iter().map(|(n, w)| format!("  {w:.3}@{n}")).collect::<String>();
-        } else {
-            for n in NFES {
-                match row.points.iter().find(|(m, _)| *m == n) {
-                    Some((_, w)) => line += &format!("{w:>8.3}"),
-                    None => line += &format!("{:>8}", "-"),
-                }
-            }
-        }
-        println!("{line}");
-    }
-    println!("{:<32}{:>8.3}  (two fresh data samples; 1.5× floor = {:.3})", "floor", floor, 1.5 * floor);
 }

@@ -456,3 +456,46 @@ fn a_flow_matching_model_samples_stochastically_through_the_bridge() {
     let report = check_sampler(&vp_exact, &sampler, &floor_settings()).unwrap();
     assert!(report.passed, "{report}");
 }
+
+// ---------------------------------------------------------------------------
+// The measured comparison
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_comparison_runs_every_sampler_on_its_nfe_ladder() {
+    use flowmatch::diffusion::{Comparison, NFE_LADDER};
+    let sde = VpSde::default();
+    let data = mixture();
+    let fm = Marginal::from_mixture(&data, CondOT).unwrap();
+    let vp = Marginal::from_mixture(&data, sde.scheduler()).unwrap();
+    let diffusion = Predictor::new(&vp, sde.scheduler(), Prediction::Velocity).unwrap();
+    let x0 = Points::randn(500, 2, 21);
+    let reference = data.sample(500, 22).unwrap();
+    let floor = flowmatch::metrics::w2(&data.sample(500, 23).unwrap(), &reference).unwrap();
+    let table = Comparison::run(&fm, &diffusion, sde, &x0, &reference, floor, 24).unwrap();
+    assert_eq!(table.curves.len(), 7);
+    for c in &table.curves {
+        let nfes: Vec<usize> = c.points.iter().map(|p| p.0).collect();
+        let want: Vec<usize> = match c.key {
+            "fm_dopri5" => table.dopri5.iter().map(|d| d.1).collect(),
+            "fm_midpoint" | "diffusion_pf_midpoint" => NFE_LADDER.iter().copied().filter(|n| n % 2 == 0).collect(),
+            _ => NFE_LADDER.to_vec(),
+        };
+        assert_eq!(nfes, want, "{}", c.key);
+        // The exact fields leave only the solver's error: every sampler ends at the floor.
+        let limit = c.limit().unwrap();
+        assert!(limit < 1.5 * floor, "{}: W2 {limit} at its largest NFE, floor {floor}", c.key);
+        assert!(c.nfe_to_converge().is_some() && c.nfe_within(1.5 * floor).is_some(), "{}", c.key);
+    }
+    // One Euler step of the exact CondOT field lands every point on the data mean: far from the data.
+    assert!(table.curve("fm_euler").unwrap().w2_at(1).unwrap() > 3.0 * floor);
+    let text = table.to_string();
+    for c in &table.curves {
+        assert!(text.contains(c.label), "{text}");
+    }
+    let summary = table.summary();
+    assert!(summary.lines().all(|l| l.split_once(": ").is_some()), "{summary}");
+    assert_eq!(summary.lines().count(), 1 + 4 * 7);
+    assert!(summary.contains("fm_midpoint_w2_nfe8: ") && summary.contains("fm_dopri5_w2_nfe8: -"), "{summary}");
+    table.figure().unwrap();
+}

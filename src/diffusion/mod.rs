@@ -42,6 +42,7 @@
 //! | `predictor.rs` | [`Predictor`]: a trained model read as ε, x̂₁, velocity or score; itself a field |
 //! | `sample.rs` | [`ReverseSde`] (Euler–Maruyama), [`ProbabilityFlow`] (any ODE solver), [`ddim`] |
 //! | `transform.rs` | [`ScheduleTransform`]: a model trained on one scheduler, sampled on another |
+//! | `compare.rs` | [`Comparison`]: both models, every sampler, W2 against NFE (the measured table of 7.6) |
 //!
 //! ```
 //! use flowmatch::diffusion::{ProbabilityFlow, ReverseSde, VpSde};
@@ -63,6 +64,7 @@
 //! # }
 //! ```
 
+mod compare;
 mod objective;
 mod predictor;
 mod sample;
@@ -70,6 +72,7 @@ mod transform;
 mod vp;
 
 pub use crate::path::time;
+pub use compare::{Comparison, SamplerCurve, DOPRI5_TOLERANCES, NFE_LADDER};
 pub use objective::{eps_weight, EpsMatching};
 pub use predictor::{Predictor, View};
 pub use sample::{ddim, ddim_trajectory, ProbabilityFlow, ReverseSde};

@@ -53,6 +53,9 @@
 //! | 7.4.3 | [`midpoint_step`] | 10 | x + h u_{t+h/2}(x + (h/2) u_t(x)) |
 //! | 7.4.4 | [`train_step`] | 20 | one optimiser step on the CFM regression batch |
 //! | 7.4.5 | [`sample_euler`] | 10 | K Euler steps from t = 0 to t = 1 |
+//! | 7.6.1 | [`eps_to_velocity`] | 10 | v = (α̇_t/α_t) x + (σ̇_t − α̇_t σ_t/α_t) ε̂ |
+//! | 7.6.2 | [`reverse_sde_step`] | 10 | x + h (½βx + βs) + √(βh) z, β = β(1 − t) |
+//! | 7.6.3 | [`ddim_step`] | 10 | α_{t'} (x − σ_t ε̂)/α_t + σ_{t'} ε̂ |
 //!
 //! ## Two tiers of hints
 //!

@@ -44,6 +44,9 @@ macro_rules! for_each_exercise {
             "7.4" 3 midpoint_step     "7.4/03_midpoint_step.rs";
             "7.4" 4 train_step        "7.4/04_train_step.rs";
             "7.4" 5 sample_euler      "7.4/05_sample_euler.rs";
+            "7.6" 1 eps_to_velocity   "7.6/01_eps_to_velocity.rs";
+            "7.6" 2 reverse_sde_step  "7.6/02_reverse_sde_step.rs";
+            "7.6" 3 ddim_step         "7.6/03_ddim_step.rs";
         }
     };
 }
