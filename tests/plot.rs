@@ -449,6 +449,31 @@ fn loss_curve_handles_bad_values() {
 // ---------------------------------------------------------------- lines
 
 #[test]
+fn a_legend_too_wide_for_one_row_wraps_onto_more() {
+    let xy: Vec<(f64, f64)> = vec![(1.0, 1.0), (2.0, 0.5)];
+    let labels: Vec<String> = (0..8).map(|k| format!("a rather long series label number {k}")).collect();
+    let fig = labels.iter().fold(Lines::new(), |l, label| l.series(label.as_str(), &xy)).build().unwrap();
+    assert_svg(&fig);
+    let svg = fig.svg();
+    // (x, y) of each label's text element.
+    let place = |label: &str| -> (f64, f64) {
+        let end = svg.find(&format!(">\n{label}\n<")).unwrap_or_else(|| panic!("missing legend text {label}"));
+        let start = svg[..end].rfind("<text").unwrap();
+        let attr = |name: &str| -> f64 {
+            let tag = &svg[start..end];
+            let k = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            tag[k..].split('"').next().unwrap().parse().unwrap()
+        };
+        (attr("x"), attr("y"))
+    };
+    let places: Vec<(f64, f64)> = labels.iter().map(|l| place(l)).collect();
+    assert!(places.iter().all(|&(x, _)| x > 0.0 && x < fig.width() as f64), "{places:?}");
+    let mut rows: Vec<i64> = places.iter().map(|p| p.1.round() as i64).collect();
+    rows.dedup();
+    assert!(rows.len() >= 2, "eight long labels cannot share one row of 600 px: {places:?}");
+}
+
+#[test]
 fn lines_chart_has_series_markers_labels_and_log_axis() {
     let euler: Vec<(f64, f64)> = [4.0, 8.0, 16.0, 32.0].iter().map(|&n| (n, 1.0 / n)).collect();
     let rk4: Vec<(f64, f64)> = [4.0, 8.0, 16.0, 32.0].iter().map(|&n| (n, 1.0 / (n * n))).collect();
