@@ -32,7 +32,7 @@
 //! | [`grade`], [`quiz`], [`course`] | one registry of exercises and quizzes, a generic checker with two tiers of hints, graded quizzes, JSON grades; notebook copies for students and instructors |
 //!
 //! A notebook cell starts with `use flowmatch::prelude::*;`, which brings what
-//! the cells of topics 7.3 and 7.4 use.
+//! the cells of topics 7.3, 7.4 and 7.6 use.
 
 pub mod coupling;
 pub mod course;
@@ -62,9 +62,10 @@ pub use solver::TimeGrid;
 
 /// Re-exports for notebooks and examples: `use flowmatch::prelude::*;`.
 ///
-/// Points and fields, the datasets, the path and its schedulers, the solvers,
-/// the CFM objective, the model, the trainer and the marginal closed forms,
-/// plus the modules (`data`, `metrics`, `plot`, `quiz`, ...), [`check!`](crate::check) and
+/// Points and fields, the datasets, the path, its schedulers and predictions, the
+/// solvers, the CFM objective, the model, the trainer, the marginal closed forms and
+/// the diffusion room's VP-SDE, ε-objective, predictor and samplers, plus the modules
+/// (`data`, `metrics`, `plot`, `quiz`, ...), [`check!`](crate::check) and
 /// [`check_with_hint!`](crate::check_with_hint).
 pub mod prelude {
     pub use crate::data::{

@@ -130,7 +130,7 @@ impl Comparison {
         self.curves.iter().find(|c| c.key == key)
     }
 
-    /// W2 against NFE for every sampler (log NFE axis), with the floor as a flat line.
+    /// W2 against NFE for every sampler (log–log axes), with the floor as a flat line.
     ///
     /// Errors: as [`Lines::build`].
     pub fn figure(&self) -> Result<Figure> {
@@ -138,7 +138,14 @@ impl Comparison {
             self.curves.iter().map(|c| c.points.iter().map(|&(n, w)| (n as f64, w)).collect()).collect();
         let floor = [(1.0, self.floor), (100.0, self.floor)];
         let lines = self.curves.iter().zip(&xy).fold(Lines::new(), |l, (c, p)| l.series(c.label, p));
-        lines.series("floor W2(data, data′)", &floor).log_x(true).x_label("NFE").y_label("W2 to fresh data").build()
+        lines
+            .series("floor W2(data, data′)", &floor)
+            .log_x(true)
+            .log_y(true)
+            .x_label("NFE (model evaluations)")
+            .y_label("W2 to fresh data")
+            .title("sample quality against cost")
+            .build()
     }
 
     /// The machine-readable summary: `w2_floor`, and per sampler the smallest NFE within
