@@ -499,3 +499,33 @@ fn the_comparison_runs_every_sampler_on_its_nfe_ladder() {
     assert!(summary.contains("fm_midpoint_w2_nfe8: ") && summary.contains("fm_dopri5_w2_nfe8: -"), "{summary}");
     table.figure().unwrap();
 }
+
+// ---------------------------------------------------------------------------
+// The quiz of 7.6: the numbers its keys and explanations quote
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_numbers_of_the_7_6_quiz_hold() {
+    use flowmatch::quiz::{self, Answer};
+    let key = |n: usize| match quiz::find("7.6").unwrap().questions[n - 1].answer {
+        Answer::Number { value, .. } => value,
+        Answer::Choice { .. } => panic!("question {n} is not numeric"),
+    };
+    // q1: ε̂ = (2, 0) at x = (1, 1), CondOT, t = 0.5 → v = (−2, 2); without σ̇ 0, with the sign flipped 6.
+    let path = AffinePath::new(CondOT).unwrap();
+    let v = path.convert_point(&[1.0, 1.0], 0.5, &[2.0, 0.0], Prediction::Noise, Prediction::Velocity).unwrap();
+    assert!((v[0] - key(1)).abs() < 1e-12 && (v[1] - 2.0).abs() < 1e-12, "{v:?}");
+    let c = CondOT.eval(0.5);
+    let (cx, ce) = (c.d_alpha / c.alpha, c.d_sigma - c.d_alpha * c.sigma / c.alpha);
+    assert_eq!((cx * 1.0 - c.d_alpha * c.sigma / c.alpha * 2.0, cx * 1.0 - ce * 2.0), (0.0, 6.0));
+    // q2: DDPM step 250 of 1000 is t = 0.75.
+    assert_eq!(from_ddpm_step(250, 1000).unwrap(), key(2));
+    // q4: one DDIM step from t = 0 divides the ε error by α_0 ≈ 0.0066, about 150; α̇_0 ≈ 0.07.
+    let start = VpSde::default().scheduler().eval(0.0);
+    assert!((start.alpha - 0.0066).abs() < 1e-4 && (1.0 / start.alpha - 150.0).abs() < 5.0);
+    assert!((start.d_alpha - 0.07).abs() < 0.005);
+    // q8: w(0) = 4σ_0²/β_max² ≈ 0.01; with β read at s = t instead, 4/β_min² = 400.
+    let w0 = eps_weight(&start).unwrap();
+    assert!((w0 - key(8)).abs() < 1e-3 && (w0 - 0.01).abs() < 1e-5, "{w0}");
+    assert!((4.0 * start.sigma.powi(2) / VpSde::default().beta(0.0).powi(2) - 400.0).abs() < 0.1);
+}

@@ -68,6 +68,7 @@ macro_rules! for_each_quiz {
         $then! {
             "7.3" t7_3;
             "7.4" t7_4;
+            "7.6" t7_6;
         }
     };
 }
