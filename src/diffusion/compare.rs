@@ -90,7 +90,7 @@ impl Comparison {
     ) -> Result<Comparison> {
         let grid = |steps: usize| TimeGrid::uniform(0.0, 1.0, steps);
         let score = diffusion.view(Prediction::Score);
-        let reverse = ReverseSde::new(&score, sde);
+        let reverse = ReverseSde::new(score, sde);
         let ladder = |per_step: usize, sample: &dyn Fn(&TimeGrid) -> Result<Solution>| -> Result<Vec<(usize, f64)>> {
             let mut points = Vec::new();
             for nfe in NFE_LADDER.iter().filter(|&&n| n % per_step == 0) {
