@@ -55,10 +55,10 @@ pub mod solver;
 pub mod train;
 
 pub use data::Dataset;
-/// nalgebra, re-exported for the matrices of [`ot::gaussian_ot_matrix`] and [`marginal::GaussianBridge`].
-pub use nalgebra;
 pub use error::{Error, Result};
 pub use field::{batched, pointwise, Model, Time, VectorField};
+/// nalgebra, re-exported for the matrices of [`ot::gaussian_ot_matrix`] and [`marginal::GaussianBridge`].
+pub use nalgebra;
 pub use points::Points;
 pub use solver::TimeGrid;
 
