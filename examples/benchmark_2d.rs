@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example benchmark_2d -- --task <8gaussians|moons|moons-8gaussians> \
-//!     --method <icfm|otcfm|sinkhorn> [--seed N]
+//!     --method <icfm|otcfm|sinkhorn> [--seed N] [--steps N] [--activation silu|relu|tanh|gelu]
 //! ```
 //!
 //! Protocol (mirrors `shared/bench/torchcfm_2d.py`): an MLP with three hidden layers of
@@ -19,7 +19,7 @@
 use flowmatch::data::{Dataset, EightGaussians, Moons, StandardGaussian};
 use flowmatch::loss::CfmMethod;
 use flowmatch::metrics::{normalized_path_energy, w2};
-use flowmatch::nn::{MlpConfig, Net};
+use flowmatch::nn::{Activation, MlpConfig, Net};
 use flowmatch::solver::{solve_trajectory, Method, TimeGrid};
 use flowmatch::train::Trainer;
 
@@ -28,10 +28,12 @@ struct Args {
     method: String,
     seed: u64,
     steps: usize,
+    activation: Activation,
 }
 
 fn parse() -> Result<Args, String> {
-    let mut a = Args { task: "8gaussians".into(), method: "icfm".into(), seed: 0, steps: 20_000 };
+    let mut a =
+        Args { task: "8gaussians".into(), method: "icfm".into(), seed: 0, steps: 20_000, activation: Activation::Silu };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().ok_or(format!("{k} needs a value"));
@@ -40,10 +42,19 @@ fn parse() -> Result<Args, String> {
             "--method" => a.method = v()?,
             "--seed" => a.seed = v()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--steps" => a.steps = v()?.parse().map_err(|e| format!("--steps: {e}"))?,
+            "--activation" => {
+                a.activation = match v()?.as_str() {
+                    "silu" => Activation::Silu,
+                    "relu" => Activation::Relu,
+                    "tanh" => Activation::Tanh,
+                    "gelu" => Activation::Gelu,
+                    other => return Err(format!("--activation: '{other}': use silu, relu, tanh or gelu")),
+                }
+            }
             "-h" | "--help" => {
                 return Err(
                     "usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians> --method <icfm|otcfm|sinkhorn> \
-                 [--seed N] [--steps N]"
+                 [--seed N] [--steps N] [--activation silu|relu|tanh|gelu]"
                         .into(),
                 )
             }
@@ -86,7 +97,7 @@ fn run(a: &Args) -> flowmatch::Result<()> {
     let (source, target) = task(&a.task)?;
     let method = CfmMethod::from_name(&a.method)?;
     println!("task {} method {} seed {} ({} steps)", a.task, a.method, a.seed, a.steps);
-    let mut model = Net::mlp_with(2, 64, MlpConfig { seed: a.seed, ..Default::default() })?;
+    let mut model = Net::mlp_with(2, 64, MlpConfig { seed: a.seed, activation: a.activation, ..Default::default() })?;
     let (train_source, train_target) = task(&a.task)?;
     let trainer = Trainer::new(train_target)
         .source(train_source)
