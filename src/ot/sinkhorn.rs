@@ -332,7 +332,7 @@ fn check_plan(
     let rows: f64 = out.row_sums().iter().map(|r| (r - 1.0 / n as f64).abs()).sum();
     let cols: f64 = out.column_sums().iter().map(|c| (c - 1.0 / m as f64).abs()).sum();
     out.marginal_error = rows + cols;
-    if !(out.marginal_error <= 1.01 * s.tolerance + 1e-12) {
+    if out.marginal_error.is_nan() || out.marginal_error > 1.01 * s.tolerance + 1e-12 {
         return Err(Error::NotConverged {
             what: format!("sinkhorn with ε = {eps}"),
             reason: format!(

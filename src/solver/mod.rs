@@ -119,7 +119,7 @@ where
 /// This is exactly Euler's method for dx/dt = f(x, t) on K equal steps of [0, 1]
 /// (topic 7.2: a ResNet is a discretised flow, and a flow is the limit of ever
 /// deeper ResNets). Its error against the ODE's flow shrinks like 1/K (Euler's
-/// order is one). Errors as for [`solve`]; `layers = 0` is [`Error::ZeroCount`](crate::Error::ZeroCount).
+/// order is one). Errors as for [`solve`]; `layers = 0` is [`Error::ZeroCount`].
 pub fn residual_stack<F>(field: &F, x0: &Points, layers: usize) -> Result<Points>
 where
     F: VectorField + ?Sized,
