@@ -41,9 +41,12 @@ fn main() {
     }
 }
 
+/// A benchmark task: its name, the source and the target.
+type Task = (&'static str, Box<dyn Dataset>, Box<dyn Dataset>);
+
 fn run(n: usize, reps: usize) -> flowmatch::Result<()> {
     let gauss = StandardGaussian::new(2)?;
-    let tasks: Vec<(&str, Box<dyn Dataset>, Box<dyn Dataset>)> = vec![
+    let tasks: Vec<Task> = vec![
         ("8gaussians", Box::new(gauss.clone()), Box::new(EightGaussians::torchcfm())),
         ("moons", Box::new(gauss.clone()), Box::new(Moons::torchcfm())),
         ("moons-8gaussians", Box::new(Moons::torchcfm()), Box::new(EightGaussians::torchcfm())),
