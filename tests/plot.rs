@@ -628,3 +628,69 @@ fn gallery() {
         .save(dir.join("lines_loglog.svg"))
         .unwrap();
 }
+
+mod animation {
+    use flowmatch::data::{Dataset, EightGaussians};
+    use flowmatch::marginal::Marginal;
+    use flowmatch::path::CondOT;
+    use flowmatch::plot::{density_strip, Animation};
+    use flowmatch::Points;
+
+    fn frames() -> (Vec<Points>, Vec<f64>) {
+        let x0 = Points::randn(200, 2, 1);
+        let x1 = EightGaussians::torchcfm().sample(200, 2).unwrap();
+        let times: Vec<f64> = (0..12).map(|k| k as f64 / 11.0).collect();
+        (times.iter().map(|&t| x0.plus_scaled(t, &(x1.clone() - x0.clone()))).collect(), times)
+    }
+
+    #[test]
+    fn an_animation_is_a_looping_gif_with_one_frame_per_state() {
+        let (states, times) = frames();
+        let m = Marginal::from_mixture(EightGaussians::torchcfm().as_mixture(), CondOT).unwrap();
+        let gif = Animation::new(&states, &times).density(&m).title("flow").size(300, 280).build().unwrap();
+        let bytes = gif.bytes();
+        assert_eq!(&bytes[..6], b"GIF89a");
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::Indexed);
+        let mut dec = opts.read_info(bytes).unwrap();
+        assert_eq!((dec.width(), dec.height()), (300, 280));
+        let mut count = 0;
+        let mut delays = Vec::new();
+        while let Some(f) = dec.read_next_frame().unwrap() {
+            count += 1;
+            delays.push(f.delay);
+        }
+        assert_eq!(count, 12);
+        assert_eq!(gif.frames(), 12);
+        assert!(delays[..11].iter().all(|&d| d == 8) && delays[11] > 100, "{delays:?}");
+        // Inline in evcxr: base64 of exactly these bytes under image/gif.
+        let shown = gif.to_evcxr();
+        assert!(shown.starts_with("EVCXR_BEGIN_CONTENT image/gif\nR0lGODlh") && shown.ends_with("EVCXR_END_CONTENT"));
+        let dir = std::env::temp_dir().join(format!("fm-gif-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        gif.save(dir.join("a.gif")).unwrap();
+        assert_eq!(std::fs::read(dir.join("a.gif")).unwrap(), bytes);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn animation_inputs_are_checked() {
+        let (states, times) = frames();
+        assert!(Animation::new(&states, &times[..3]).build().is_err());
+        assert!(Animation::new(&states[..0], &times[..0]).build().is_err());
+        assert!(Animation::new(&states, &times).frame_duration(5).build().is_err());
+        let labels = vec![0usize; 3];
+        assert!(Animation::new(&states, &times).colors(&labels).build().is_err());
+        let mut bad = states.clone();
+        bad[3] = Points::randn(10, 2, 0);
+        assert!(Animation::new(&bad, &times).build().is_err());
+    }
+
+    #[test]
+    fn a_density_strip_has_one_panel_per_time() {
+        let m = Marginal::from_mixture(EightGaussians::torchcfm().as_mixture(), CondOT).unwrap();
+        let fig = density_strip(&m, &[0.0, 0.5, 1.0]).unwrap();
+        assert_eq!(fig.svg().matches("p_t at t = ").count(), 3);
+        assert!(density_strip(&m, &[]).is_err());
+    }
+}

@@ -36,6 +36,9 @@
 macro_rules! for_each_exercise {
     ($then:ident) => {
         $then! {
+            "7.2" 1 ot_pairing        "7.2/01_ot_pairing.rs";
+            "7.2" 2 path_energy       "7.2/02_path_energy.rs";
+            "7.2" 3 sort_pairing      "7.2/03_sort_pairing.rs";
             "7.3" 1 interpolant       "7.3/01_interpolant.rs";
             "7.3" 2 condot_velocity   "7.3/02_condot_velocity.rs";
             "7.3" 3 gaussian_velocity "7.3/03_gaussian_velocity.rs";
@@ -65,6 +68,7 @@ macro_rules! for_each_exercise {
 macro_rules! for_each_quiz {
     ($then:ident) => {
         $then! {
+            "7.2" t7_2;
             "7.3" t7_3;
             "7.4" t7_4;
             "7.5" t7_5;

@@ -89,6 +89,10 @@
 //! | [`check_bregman`] | with an L1 loss the minimiser is a median of the conditional velocities, not u_t(x) |
 //! | [`check_sampling`] | solving dx/dt = u_t(x) from noise reproduces the data (W2 at the sampling-noise floor) |
 //!
+//! [`GaussianBridge`] (`gaussian.rs`) is the exact marginal field between two
+//! Gaussians with independent pairs, and its flow map: topic 7.2 compares it with
+//! the optimal transport map.
+//!
 //! The checks take the field *under test* as a [`VectorField`], so feeding
 //! them a wrong field (a sign flip, or a conditional velocity used as if it
 //! were the marginal one) makes them fail. They live in `checks.rs`, apart from
@@ -122,6 +126,9 @@ use crate::path::{AffinePath, Scheduler, SchedulerOutput};
 use crate::points::Points;
 
 mod checks;
+mod gaussian;
+
+pub use gaussian::GaussianBridge;
 
 pub use checks::{
     check_bregman, check_continuity, check_fm_cfm_gradients, check_marginalization, check_sampling, skewed_example,
