@@ -15,12 +15,13 @@ use super::optim::OptimizerConfig;
 use super::TrainableModel;
 use crate::error::{Error, Result};
 use crate::field::{Model, Time, VectorField};
+use crate::likelihood::Divergence;
 use crate::loss::Batch;
 use crate::points::Points;
 use dfdx::tensor::Cpu;
 
 /// Everything a [`Net`] needs from the typed model inside it.
-trait NetModel: TrainableModel + Model {
+trait NetModel: TrainableModel + Model + Divergence {
     fn clone_box(&self) -> Box<dyn NetModel>;
     fn describe(&self) -> String;
     fn mlp_config(&self) -> &MlpConfig;
@@ -203,6 +204,20 @@ impl TrainableModel for Net {
 impl VectorField for Net {
     fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
         self.inner.eval_into(x, t, out)
+    }
+}
+
+/// The input Jacobian of the MLP (see [`Mlp`]'s [`Divergence`]): exact divergences and
+/// Hutchinson's products for likelihoods.
+impl Divergence for Net {
+    fn dim(&self) -> usize {
+        Model::dim(&*self.inner)
+    }
+    fn jvp_into(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
+        self.inner.jvp_into(x, t, probes, v, jv)
+    }
+    fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
+        self.inner.divergence_into(x, t, v, div)
     }
 }
 

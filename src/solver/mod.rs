@@ -119,6 +119,19 @@ where
     integrate(field, x0, grid, method, true)
 }
 
+/// A residual network of `layers` blocks with shared weights f: `x ← x + (1/K) f(x, k/K)`, k = 0, …, K − 1.
+///
+/// This is exactly Euler's method for dx/dt = f(x, t) on K equal steps of [0, 1]
+/// (topic 7.2: a ResNet is a discretised flow, and a flow is the limit of ever
+/// deeper ResNets). Its error against the ODE's flow shrinks like 1/K (Euler's
+/// order is one). Errors as for [`solve`]; `layers = 0` is [`Error::ZeroCount`].
+pub fn residual_stack<F>(field: &F, x0: &Points, layers: usize) -> Result<Points>
+where
+    F: VectorField + ?Sized,
+{
+    Ok(solve(field, x0, &TimeGrid::uniform(0.0, 1.0, layers)?, Method::Euler)?.final_state)
+}
+
 /// Shared driver behind [`solve`] and [`solve_trajectory`].
 fn integrate<F>(field: &F, x0: &Points, grid: &TimeGrid, method: Method, keep: bool) -> Result<Solution>
 where
