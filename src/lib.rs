@@ -22,7 +22,7 @@
 //! | [`path`] | schedulers α_t, σ_t; the affine path x_t = α_t x₁ + σ_t x₀; [`PathSample`](path::PathSample); velocity ↔ x₁ ↔ ε ↔ score |
 //! | [`ot`], [`coupling`] | exact optimal assignment; how noise and data are paired |
 //! | [`solver`] | [`TimeGrid`]; Euler, Midpoint, Heun, RK4, adaptive Dopri5 |
-//! | [`metrics`] | W2 (exact), MMD, energy distance, kinetic energy, straightness |
+//! | [`metrics`] | W2 (exact), MMD, energy distance, kinetic energy, straightness, the NFE–W2 sweep |
 //! | [`marginal`] | closed-form p_t, score and u_t; the five checks of topic 7.3 |
 //! | [`likelihood`] | log p₁(x) by the backward ODE: exact divergence or Hutchinson's estimator; [`Divergence`](likelihood::Divergence) |
 //! | [`plot`] | SVG figures that save to a file or show inline in evcxr |

@@ -30,18 +30,22 @@
 //! Both use finite differences: between two stored states the path is taken to
 //! be the straight segment travelled at constant speed.
 //!
-//! Everything here is plain `f64` numerics on [`Points`](crate::Points); nothing is random.
+//! Everything here is plain `f64` numerics on [`Points`](crate::Points); nothing is random
+//! ([`nfe_sweep`] takes its noise and reference draws from the caller).
 //!
 //! | file | what |
 //! | --- | --- |
 //! | `wasserstein.rs` | [`w2`], [`w2_squared`] (exact, through [`crate::ot`]) |
 //! | `kernel.rs` | [`mmd_rbf`], [`mmd_rbf_multi`], [`median_bandwidth`], [`energy_distance`] |
 //! | `trajectory.rs` | [`kinetic_energy`], [`straightness`] |
+//! | `sweep.rs` | [`nfe_sweep`]: W2 against NFE for each solver, with the noise floor as mean ± spread |
 
 mod kernel;
+mod sweep;
 mod trajectory;
 mod wasserstein;
 
 pub use kernel::{energy_distance, median_bandwidth, mmd_rbf, mmd_rbf_multi, MEDIAN_MAX_POINTS, PAIRWISE_MAX_POINTS};
+pub use sweep::{nfe_sweep, NfeSweep, Spread, SweepRow};
 pub use trajectory::{kinetic_energy, straightness};
 pub use wasserstein::{w2, w2_squared, W2_MAX_POINTS};
