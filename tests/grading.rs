@@ -358,8 +358,8 @@ fn exercises_are_numbered_within_their_topic_named_and_findable() {
         assert!(source.contains(&format!("check!({})", e.name)), "notebook {} has no check!({})", e.topic, e.name);
         assert!(!e.hints.concept.is_empty() && !e.hints.formula.is_empty() && !e.title.is_empty() && e.points > 0);
     }
-    assert_eq!(grade::find("EULER_STEP.rs").map(|e| e.id), Some("7.4.2"));
-    assert_eq!(grade::find(" 7.4.2 ").map(|e| e.name), Some("euler_step"));
+    assert_eq!(grade::find("EULER_STEP.rs").map(|e| e.id), Some("7.4.3"));
+    assert_eq!(grade::find(" 7.4.3 ").map(|e| e.name), Some("euler_step"));
     assert_eq!(grade::find("nope"), None);
     // A bare number is ambiguous once topics number their own exercises.
     assert_eq!(grade::find("2"), None);
@@ -542,7 +542,7 @@ fn the_score_table_lists_points_and_failures() {
     assert!(table.contains(&format!("Hint: {}", grade::condot_velocity::EXERCISE.hints.concept)));
     // No hint before the student has tried.
     assert!(!table.contains(grade::train_step::EXERCISE.hints.concept));
-    assert!(lines[1].starts_with("7.3.1") && lines[3].starts_with("7.4.4"), "{table}");
+    assert!(lines[1].starts_with("7.3.1") && lines[3].starts_with("7.4.2"), "{table}");
 }
 
 #[test]

@@ -549,6 +549,22 @@ fn lines_reject_bad_input() {
     assert_eq!(count(fig.svg(), "circle"), 2, "the infinite point is skipped");
 }
 
+#[test]
+fn a_band_is_a_shaded_polygon_with_a_line_through_its_middle() {
+    let euler = [(1.0, 4.0), (10.0, 0.3)];
+    let plain = Lines::new().series("Euler", &euler).log_y(true).build().unwrap();
+    let banded = Lines::new()
+        .series("Euler", &euler)
+        .band("floor", vec![(1.0, 0.5, 0.7), (10.0, 0.5, 0.7)])
+        .log_y(true)
+        .build()
+        .unwrap();
+    assert_svg(&banded);
+    assert_eq!(count(banded.svg(), "polygon"), count(plain.svg(), "polygon") + 1, "one shaded band");
+    assert!(banded.svg().contains(">\nfloor\n<"), "the band is in the legend");
+    assert!(matches!(Lines::new().band("b", vec![(1.0, f64::NAN, 1.0)]).build(), Err(Error::Plot { .. })));
+}
+
 // ---------------------------------------------------------------- gallery
 
 /// Renders every figure into `$TMPDIR/flowmatch-plot-gallery` for a visual check:

@@ -109,8 +109,7 @@ where
         let clamp = |x: f64, y: f64| (x.clamp(xr.0, xr.1), y.clamp(yr.0, yr.1));
         let mut outline: Vec<(f64, f64)> = c.band.iter().map(|&(x, lo, _)| clamp(x, lo)).collect();
         outline.extend(c.band.iter().rev().map(|&(x, _, hi)| clamp(x, hi)));
-        ch.draw_series(std::iter::once(Polygon::new(outline, c.color.alpha(0.18).filled())))
-            .map_err(plot_err)?;
+        ch.draw_series(std::iter::once(Polygon::new(outline, c.color.alpha(0.18).filled()))).map_err(plot_err)?;
     }
     for c in curves {
         let style = c.color.alpha(c.alpha).stroke_width(c.width);
@@ -246,7 +245,14 @@ impl Default for Lines<'_> {
 impl<'a> Lines<'a> {
     /// An empty chart, 600×420 px, linear axes, dots at the data points.
     pub fn new() -> Self {
-        Lines { frame: Frame::default(), series: Vec::new(), bands: Vec::new(), log_x: false, log_y: false, markers: true }
+        Lines {
+            frame: Frame::default(),
+            series: Vec::new(),
+            bands: Vec::new(),
+            log_x: false,
+            log_y: false,
+            markers: true,
+        }
     }
 
     frame_methods!();
@@ -292,7 +298,8 @@ impl<'a> Lines<'a> {
     pub fn build(&self) -> Result<Figure> {
         if self.series.is_empty() && self.bands.is_empty() {
             return Err(Error::Plot {
-                reason: "the line chart has no series; add one with .series(label, &xy) or .band(label, x_lo_hi)".into(),
+                reason: "the line chart has no series; add one with .series(label, &xy) or .band(label, x_lo_hi)"
+                    .into(),
             });
         }
         let mut curves = Vec::with_capacity(self.series.len());
