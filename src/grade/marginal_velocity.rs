@@ -101,10 +101,11 @@ fn compare(f: &StudentFn) -> Result<(), String> {
         text::check_len("velocity", got.len(), want.len(), &context)?;
         if got.iter().any(|v| !v.is_finite()) {
             return Err(format!(
-                "{context} your velocity was {}: the weights were computed outside log space, and every \
-                 exponential underflowed to 0, giving 0/0. Work with the logarithms and shift them by their largest \
-                 value before exponentiating.",
-                text::vector(&got)
+                "{context} your velocity was {}; expected {}: the weights were computed outside log space, and \
+                 every exponential underflowed to 0, giving 0/0. Work with the logarithms and shift them by their \
+                 largest value before exponentiating.",
+                text::vector(&got),
+                text::vector(&want)
             ));
         }
         if !got.iter().zip(&want).all(|(&g, &w)| close(g, w, 1e-6)) {
