@@ -224,13 +224,16 @@ pub fn loss_curve(losses: &[f64]) -> Result<Figure> {
     LossCurve::new(losses).build()
 }
 
+/// A shaded band: (x, lo, hi) at each x.
+type Band = Vec<(f64, f64, f64)>;
+
 /// General multi-series line chart, e.g. W2 against the number of function
 /// evaluations for each solver. Each series is a list of (x, y) points drawn
 /// as a line with a dot at every point; non-finite points are skipped.
 pub struct Lines<'a> {
     frame: Frame,
     series: Vec<(String, &'a [Span], Option<Rgb>)>,
-    bands: Vec<(String, Vec<(f64, f64, f64)>)>,
+    bands: Vec<(String, Band)>,
     log_x: bool,
     log_y: bool,
     markers: bool,
