@@ -22,11 +22,12 @@
 //! | [`path`] | schedulers α_t, σ_t; the affine path x_t = α_t x₁ + σ_t x₀; [`PathSample`](path::PathSample); velocity ↔ x₁ ↔ ε ↔ score |
 //! | [`ot`], [`coupling`] | exact optimal assignment; how noise and data are paired |
 //! | [`solver`] | [`TimeGrid`]; Euler, Midpoint, Heun, RK4, adaptive Dopri5 |
-//! | [`metrics`] | W2 (exact), MMD, energy distance, kinetic energy, straightness |
-//! | [`marginal`] | closed-form p_t, score and u_t; the five checks of topic 7.3 |
+//! | [`metrics`] | W2 (exact), MMD, energy distance, kinetic energy, straightness; k-NN class, accuracy, spread |
+//! | [`marginal`] | closed-form p_t, score and u_t (per class too); the five checks of topic 7.3 |
+//! | [`guidance`] | classifier-free guidance: [`Guided`](guidance::Guided), ṽ = (1 − w) v(x, t \| ∅) + w v(x, t \| y), itself a vector field |
 //! | [`plot`] | SVG figures that save to a file or show inline in evcxr |
-//! | [`loss`] | objectives: [`Objective`](loss::Objective) draws a [`Batch`](loss::Batch) per step; CFM, maximum likelihood |
-//! | [`nn`] | models on dfdx: the velocity MLP, [`Net`](nn::Net), the fast CPU path, checkpoints, devices |
+//! | [`loss`] | objectives: [`Objective`](loss::Objective) draws a [`Batch`](loss::Batch) per step; CFM (with label dropout), maximum likelihood |
+//! | [`nn`] | models on dfdx: the velocity MLP (unconditional or conditional on K classes), [`Net`](nn::Net), the fast CPU path, checkpoints, devices |
 //! | [`train`] | one [`Trainer`](train::Trainer) for every objective: progress, NaN → error with the step, seeds, checkpoints |
 //! | [`grade`], [`quiz`], [`course`] | one registry of exercises and quizzes, a generic checker with two tiers of hints, graded quizzes, JSON grades; notebook copies for students and instructors |
 //!
@@ -39,6 +40,7 @@ pub mod data;
 pub mod error;
 pub mod field;
 pub mod grade;
+pub mod guidance;
 pub mod loss;
 pub mod marginal;
 pub mod metrics;
@@ -61,7 +63,7 @@ pub use solver::TimeGrid;
 /// Re-exports for notebooks and examples: `use flowmatch::prelude::*;`.
 ///
 /// Points and fields, the datasets, the path and its schedulers, the solvers,
-/// the CFM objective, the model, the trainer and the marginal closed forms,
+/// the CFM objective, the model, the trainer, the marginal closed forms and guidance,
 /// plus the modules (`data`, `metrics`, `plot`, `quiz`, ...), [`check!`](crate::check) and
 /// [`check_with_hint!`](crate::check_with_hint).
 pub mod prelude {
@@ -70,7 +72,8 @@ pub mod prelude {
         StandardGaussian,
     };
     pub use crate::error::{Error, Result};
-    pub use crate::field::{batched, pointwise, Model, Time, VectorField};
+    pub use crate::field::{batched, pointwise, Model, Time, VectorField, NULL_LABEL};
+    pub use crate::guidance::{self, Guided};
     pub use crate::loss::{self, Batch, Cfm};
     pub use crate::marginal::{self, Marginal};
     pub use crate::nn::{self, MlpConfig, Net, OptimizerConfig, TrainableModel};

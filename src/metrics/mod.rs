@@ -30,6 +30,10 @@
 //! Both use finite differences: between two stored states the path is taken to
 //! be the straight segment travelled at constant speed.
 //!
+//! Three class-aware measures judge a conditional sampler: [`knn_classify`] (the class a point
+//! looks like, by its nearest labelled data points), [`accuracy`] (how often that is the class
+//! asked for) and [`spread`] (tr Cov, the diversity of a sample).
+//!
 //! Everything here is plain `f64` numerics on [`Points`](crate::Points); nothing is random.
 //!
 //! | file | what |
@@ -37,11 +41,14 @@
 //! | `wasserstein.rs` | [`w2`], [`w2_squared`] (exact, through [`crate::ot`]) |
 //! | `kernel.rs` | [`mmd_rbf`], [`mmd_rbf_multi`], [`median_bandwidth`], [`energy_distance`] |
 //! | `trajectory.rs` | [`kinetic_energy`], [`straightness`] |
+//! | `classes.rs` | [`knn_classify`], [`accuracy`], [`spread`] |
 
+mod classes;
 mod kernel;
 mod trajectory;
 mod wasserstein;
 
+pub use classes::{accuracy, knn_classify, spread};
 pub use kernel::{energy_distance, median_bandwidth, mmd_rbf, mmd_rbf_multi, MEDIAN_MAX_POINTS, PAIRWISE_MAX_POINTS};
 pub use trajectory::{kinetic_energy, straightness};
 pub use wasserstein::{w2, w2_squared, W2_MAX_POINTS};
