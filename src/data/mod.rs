@@ -159,6 +159,11 @@ pub trait Dataset {
         ))
     }
 
+    /// Like [`Dataset::sample_class_with`], with a fresh generator `StdRng::seed_from_u64(seed)`.
+    fn sample_class(&self, class: usize, n: usize, seed: u64) -> Result<Points> {
+        self.sample_class_with(class, n, &mut StdRng::seed_from_u64(seed))
+    }
+
     /// Draws `n` points with a fresh generator `StdRng::seed_from_u64(seed)`.
     ///
     /// The same seed always gives the same points. `n = 0` is [`Error::ZeroCount`].
