@@ -285,7 +285,7 @@ pub fn sweep(model: &dyn Model, data: &dyn Dataset, ws: &[f64], settings: &Sweep
             ),
         ));
     }
-    let mut rng = StdRng::seed_from_u64(settings.seed ^ 0x5EED_0F_C1A55);
+    let mut rng = StdRng::seed_from_u64(settings.seed ^ 0x05EE_D0FC_1A55);
     let (reference, ref_labels) = data.sample_labeled_with(settings.reference, &mut rng)?;
     let m = settings.per_class;
     let fresh = (0..classes)
