@@ -321,6 +321,12 @@ pub fn sweep(model: &dyn Model, data: &dyn Dataset, ws: &[f64], settings: &Sweep
     Ok(rows)
 }
 
+/// The points (w, f(row)) of the rows of a sweep with w ≥ `from`: one curve of a figure against w,
+/// e.g. `curve(&rows, |r| r.accuracy, 0.0)`.
+pub fn curve(rows: &[SweepRow], f: fn(&SweepRow) -> f64, from: f64) -> Vec<(f64, f64)> {
+    rows.iter().filter(|r| r.w >= from).map(|r| (r.w, f(r))).collect()
+}
+
 fn mean(values: impl Iterator<Item = Result<f64>>) -> Result<f64> {
     let v = values.collect::<Result<Vec<f64>>>()?;
     Ok(v.iter().sum::<f64>() / v.len().max(1) as f64)
