@@ -44,9 +44,10 @@ impl<'a> Scatter<'a> {
         self
     }
 
-    /// Adds one layer per class: the rows of `points` (n × 2) labelled k, named `y = k` and drawn
-    /// in palette colour k (the same colour for a class in every figure). `labels` has one
-    /// class per row.
+    /// Adds one layer per class: the rows of `points` (n × 2) labelled k, drawn in palette colour k
+    /// (the same colour for a class in every figure). The legend names the first class `y = k` and
+    /// the others by their number alone, so that eight or ten classes fit on one line. `labels` has
+    /// one class per row.
     ///
     /// Errors: [`Error::ShapeMismatch`] for a wrong number of labels.
     pub fn classes(mut self, points: &Points, labels: &[usize]) -> Result<Self> {
@@ -60,9 +61,10 @@ impl<'a> Scatter<'a> {
         let mut classes: Vec<usize> = labels.to_vec();
         classes.sort_unstable();
         classes.dedup();
-        for k in classes {
+        for (n, k) in classes.into_iter().enumerate() {
             let rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == k).collect();
-            self.layers.push((format!("y = {k}"), Cow::Owned(points.select(&rows)), Some(Rgb::palette(k))));
+            let name = if n == 0 { format!("y = {k}") } else { k.to_string() };
+            self.layers.push((name, Cow::Owned(points.select(&rows)), Some(Rgb::palette(k))));
         }
         Ok(self)
     }
