@@ -86,7 +86,7 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
     }
 
     /// A conditional model v_θ(x, t | y) with `classes` classes K ≥ 1: the layers of
-    /// [`Mlp::new`] (the same initial weights for the same seed) plus a learned vector E[y]
+    /// [`Mlp::new`] (the same initial weights for the same seed) plus a learned vector `E[y]`
     /// for each class and for the null label ∅, added to the first layer's pre-activation.
     ///
     /// Labels are `0..K`, or [`NULL_LABEL`](crate::field::NULL_LABEL) (or `None`) for ∅.
