@@ -24,6 +24,7 @@
 //! | [`solver`] | [`TimeGrid`]; Euler, Midpoint, Heun, RK4, adaptive Dopri5 |
 //! | [`metrics`] | W2 (exact), MMD, energy distance, kinetic energy, straightness; k-NN class, accuracy, spread |
 //! | [`marginal`] | closed-form p_t, score and u_t (per class too); the five checks of topic 7.3 |
+//! | [`likelihood`] | log p₁(x) by the backward ODE: exact divergence or Hutchinson's estimator; [`Divergence`](likelihood::Divergence) |
 //! | [`guidance`] | classifier-free guidance: [`Guided`](guidance::Guided), ṽ = (1 − w) v(x, t \| ∅) + w v(x, t \| y), itself a vector field |
 //! | [`plot`] | SVG figures that save to a file or show inline in evcxr |
 //! | [`loss`] | objectives: [`Objective`](loss::Objective) draws a [`Batch`](loss::Batch) per step; CFM (with label dropout), maximum likelihood |
@@ -41,6 +42,7 @@ pub mod error;
 pub mod field;
 pub mod grade;
 pub mod guidance;
+pub mod likelihood;
 pub mod loss;
 pub mod marginal;
 pub mod metrics;
@@ -74,6 +76,7 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::field::{batched, pointwise, Model, Time, VectorField, NULL_LABEL};
     pub use crate::guidance::{self, Guided};
+    pub use crate::likelihood::{self, ConditionalDivergence, Divergence, Given, Likelihood, Probe};
     pub use crate::loss::{self, Batch, Cfm};
     pub use crate::marginal::{self, Marginal};
     pub use crate::nn::{self, MlpConfig, Net, OptimizerConfig, TrainableModel};

@@ -262,6 +262,72 @@ fn function_heatmap_maps_min_and_max_to_the_colour_map_ends() {
     assert!(matches!(plot::heatmap(|x, _| x, (1.0, 0.0), 4), Err(Error::InvalidParameter { .. })));
 }
 
+#[test]
+fn values_heatmap_matches_the_function_it_was_computed_from() {
+    let f = |x: f64, y: f64| x * x - y;
+    let cells = Heatmap::cell_centres((-1.0, 2.0), (0.0, 1.0), 12);
+    assert_eq!(cells.len(), 144);
+    assert_eq!(cells.row(13), &[-1.0 + 1.5 * 0.25, 1.5 / 12.0][..], "column 1 of row 1, from the bottom left");
+    let values: Vec<f64> = cells.rows().map(|c| f(c[0], c[1])).collect();
+    let a = Heatmap::values(&values, 12).x_range(-1.0, 2.0).y_range(0.0, 1.0).build().unwrap();
+    let b = Heatmap::function(f).bins(12).x_range(-1.0, 2.0).y_range(0.0, 1.0).build().unwrap();
+    assert_eq!(a.svg(), b.svg());
+    let err = Heatmap::values(&values, 11).build().unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
+}
+
+/// Standard base64 back to bytes (for reading a raster heatmap's image).
+fn unbase64(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let mut out = Vec::new();
+    for q in s.as_bytes().chunks(4) {
+        let n = q
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &c)| n | (if c == b'=' { 0 } else { val(c) as u32 }) << (18 - 6 * i));
+        let pad = q.iter().filter(|&&c| c == b'=').count();
+        out.extend_from_slice(&n.to_be_bytes()[1..4 - pad]);
+    }
+    out
+}
+
+#[test]
+fn fine_heatmaps_are_one_embedded_image_with_the_same_colours() {
+    let n = plot::VECTOR_BINS + 1;
+    // f = y on [0, 1]²: the top row of the image is the maximum, the bottom row the minimum.
+    let fig = Heatmap::function(|_, y| y).bins(n).x_range(0.0, 1.0).y_range(0.0, 1.0).build().unwrap();
+    assert_svg(&fig);
+    assert_eq!(count(fig.svg(), "image"), 1);
+    assert!(count(fig.svg(), "rect") < 100, "no rectangle per cell");
+    let coarse = Heatmap::function(|_, y| y).bins(plot::VECTOR_BINS).build().unwrap();
+    assert_eq!(count(coarse.svg(), "image"), 0);
+    assert!(fig.svg().len() < coarse.svg().len() / 4, "{} vs {} bytes", fig.svg().len(), coarse.svg().len());
+    let uri = fig.svg().split("base64,").nth(1).unwrap().split('"').next().unwrap();
+    let png = unbase64(uri);
+    assert_eq!(&png[1..4], b"PNG");
+    assert_eq!(
+        (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap())),
+        (n as u32, n as u32)
+    );
+    // Stored deflate: signature, IHDR, IDAT's length and type, zlib header, block header, then rows
+    // of a filter byte and 3 bytes per pixel.
+    let row = |r: usize| 8 + 25 + 8 + 2 + 5 + r * (1 + 3 * n) + 1;
+    assert_eq!(&png[row(0)..row(0) + 3], &[0xFD, 0xE7, 0x25], "viridis(1) at the top");
+    assert_eq!(&png[row(n - 1)..row(n - 1) + 3], &[0x44, 0x01, 0x54], "viridis(0) at the bottom");
+    // The diverging map is white at 0 and symmetric: f = x on [−1, 1]².
+    let div = Heatmap::function(|x, _| x).bins(n).x_range(-1.0, 1.0).y_range(-1.0, 1.0).diverging().build().unwrap();
+    let png = unbase64(div.svg().split("base64,").nth(1).unwrap().split('"').next().unwrap());
+    let (left, mid, right) = (row(0), row(0) + 3 * (n / 2), row(0) + 3 * (n - 1));
+    assert_eq!(&png[mid..mid + 3], &[255, 255, 255]);
+    assert!(png[left + 2] > png[left] && png[right] > png[right + 2], "blue for negative, red for positive");
+}
+
 // ---------------------------------------------------------------- quiver
 
 #[test]

@@ -53,6 +53,8 @@
 //! | 7.4.3 | [`midpoint_step`] | 10 | x + h u_{t+h/2}(x + (h/2) u_t(x)) |
 //! | 7.4.4 | [`train_step`] | 20 | one optimiser step on the CFM regression batch |
 //! | 7.4.5 | [`sample_euler`] | 10 | K Euler steps from t = 0 to t = 1 |
+//! | 7.5.1 | [`log_likelihood`] | 20 | log p₁(x₁) = log p₀(x₀) − ∫₀¹ ∇·v dt by K Euler steps from t = 1 to t = 0 |
+//! | 7.5.2 | [`hutchinson_divergence`] | 10 | (1/k) Σ_j ε_jᵀ J ε_j from given probes |
 //!
 //! ## Two tiers of hints
 //!

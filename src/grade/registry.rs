@@ -44,6 +44,8 @@ macro_rules! for_each_exercise {
             "7.4" 3 midpoint_step     "7.4/03_midpoint_step.rs";
             "7.4" 4 train_step        "7.4/04_train_step.rs";
             "7.4" 5 sample_euler      "7.4/05_sample_euler.rs";
+            "7.5" 1 log_likelihood        "7.5/01_log_likelihood.rs";
+            "7.5" 2 hutchinson_divergence "7.5/02_hutchinson_divergence.rs";
             "guidance" 1 label_dropout "guidance/01_label_dropout.rs";
             "guidance" 2 cfg_velocity  "guidance/02_cfg_velocity.rs";
         }
@@ -67,6 +69,7 @@ macro_rules! for_each_quiz {
         $then! {
             "7.3" t7_3;
             "7.4" t7_4;
+            "7.5" t7_5;
             "guidance" guidance;
         }
     };

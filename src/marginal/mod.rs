@@ -416,6 +416,100 @@ impl<S: Scheduler> Marginal<S> {
         Ok(out)
     }
 
+    /// The marginal velocity u_t(x) and its Jacobian ∂u_t/∂x at every row: the Jacobians are
+    /// n × d × d row-major (`jac[i·d² + a·d + b] = ∂u_a/∂x_b` at point i). Each component's
+    /// velocity is affine in x and the posterior weights move with x, so
+    ///
+    /// ```text
+    /// ∂u_t/∂x = Σ_k π_k B_k + Σ_k π_k (u_t^k − u_t)(ȳ − y_k)ᵀ,    B_k = (α̇_t α_t C_k + σ̇_t σ_t I) Σ_k(t)⁻¹,
+    /// ȳ = Σ_k π_k y_k = −∇ log p_t(x)                              (∇π_k = π_k (ȳ − y_k))
+    /// ```
+    ///
+    /// and its trace is the divergence ∇·u_t that the likelihood of the marginal flow needs.
+    ///
+    /// Errors: as [`Marginal::evaluate`].
+    pub fn velocity_jacobian(&self, x: &Points, t: f64) -> Result<(Points, Vec<f64>)> {
+        self.check_query(x, "Marginal::velocity_jacobian")?;
+        let f = self.frame(t)?;
+        let (n, d) = x.shape();
+        let k_count = self.num_components();
+        let blocks = self.velocity_slopes(&f);
+        let mut s = self.scratch();
+        let (mut score, mut x1, mut uk) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
+        let mut v = Points::zeros(n, d);
+        let mut jac = vec![0.0; n * d * d];
+        let (da, dss) = (f.c.d_alpha, f.c.d_sigma * f.c.sigma);
+        for (i, xi) in x.rows().enumerate() {
+            self.point_eval(&f, xi, &mut s, &mut score, &mut x1)?;
+            let u = v.row_mut(i);
+            for ((uj, a), b) in u.iter_mut().zip(&x1).zip(&score) {
+                *uj = da * a - dss * b;
+            }
+            let u = v.row(i);
+            let ji = &mut jac[i * d * d..(i + 1) * d * d];
+            for k in 0..k_count {
+                let w = s.weights[k];
+                if w == 0.0 {
+                    continue;
+                }
+                let y = &s.ys[k * d..(k + 1) * d];
+                self.component_mean(&f, k, y, &mut s.mean);
+                for ((o, m), yj) in uk.iter_mut().zip(&s.mean).zip(y) {
+                    *o = da * m + dss * yj;
+                }
+                let bk = &blocks[k * d * d..(k + 1) * d * d];
+                for a in 0..d {
+                    let du = w * (uk[a] - u[a]);
+                    for b in 0..d {
+                        // ȳ − y_k = −score − y_k
+                        ji[a * d + b] += w * bk[a * d + b] + du * (-score[b] - y[b]);
+                    }
+                }
+            }
+        }
+        Ok((v, jac))
+    }
+
+    /// B_k = (α̇_t α_t C_k + σ̇_t σ_t I) Σ_k(t)⁻¹ for every component (K × d × d row-major):
+    /// the slope of component k's velocity in x.
+    fn velocity_slopes(&self, f: &Frame) -> Vec<f64> {
+        let (k_count, d) = (self.num_components(), self.dim);
+        let (aa, dss) = (f.c.d_alpha * f.c.alpha, f.c.d_sigma * f.c.sigma);
+        let mut out = vec![0.0; k_count * d * d];
+        match &self.covs {
+            None => {
+                for k in 0..k_count {
+                    for a in 0..d {
+                        out[k * d * d + a * d + a] = dss * f.inv_var;
+                    }
+                }
+            }
+            Some(covs) => {
+                let (mut e, mut col) = (vec![0.0; d], vec![0.0; d]);
+                let mut inv = vec![0.0; d * d];
+                for k in 0..k_count {
+                    // Σ_k(t)⁻¹ column by column (it is symmetric, so row-major is the same).
+                    for b in 0..d {
+                        e.iter_mut().enumerate().for_each(|(j, v)| *v = if j == b { 1.0 } else { 0.0 });
+                        f.chols[k].solve(&e, &mut col);
+                        for a in 0..d {
+                            inv[a * d + b] = col[a];
+                        }
+                    }
+                    let c = &covs[k * d * d..(k + 1) * d * d];
+                    let bk = &mut out[k * d * d..(k + 1) * d * d];
+                    for a in 0..d {
+                        for b in 0..d {
+                            let ci: f64 = (0..d).map(|m| c[a * d + m] * inv[m * d + b]).sum();
+                            bk[a * d + b] = aa * ci + dss * inv[a * d + b];
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The posterior mean of the data point, x̂₁(x) = E[x₁ | x_t = x] = Σ_k π_k(x) (m_k + α_t C_k y_k),
     /// one row per point (what an x-prediction model learns).
     ///

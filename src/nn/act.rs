@@ -90,6 +90,33 @@ fn bwd_body<const FMA: bool>(p: &mut [f32], s: &[f32], g: &[f32], gb: &mut [f32]
     }
 }
 
+/// In place: z[r, j] = silu(p) with p = z[r, j] + b[j]; ds[r, j] = silu'(p) = σ(p)(1 + p(1 − σ(p))).
+/// (The forward pass of a Jacobian-vector product: `ds` scales the tangents.)
+#[inline(always)]
+fn fwd_deriv_body<const FMA: bool>(z: &mut [f32], b: &[f32], ds: &mut [f32]) {
+    let o = b.len();
+    for (zr, dr) in z.chunks_exact_mut(o).zip(ds.chunks_exact_mut(o)) {
+        for j in 0..o {
+            let p = zr[j] + b[j];
+            let sg = sigmoid::<FMA>(p);
+            zr[j] = p * sg;
+            dr[j] = sg * madd::<FMA>(p, 1.0 - sg, 1.0);
+        }
+    }
+}
+
+/// In place: every block of `s.len()` numbers of `t` is multiplied by `s`, element by element
+/// (the tangents of all probes times the activation's derivative at the primal rows).
+#[inline(always)]
+fn scale_blocks_body<const FMA: bool>(t: &mut [f32], s: &[f32]) {
+    let len = s.len();
+    for block in t.chunks_exact_mut(len) {
+        for (a, b) in block.iter_mut().zip(s) {
+            *a *= b;
+        }
+    }
+}
+
 /// z[r, j] += b[j] (no activation).
 #[inline(always)]
 fn bias_body(z: &mut [f32], b: &[f32]) {
@@ -151,6 +178,8 @@ macro_rules! dispatch {
 dispatch!(silu_fwd_train, fwd_train_body, (z: &mut [f32], b: &[f32], y: &mut [f32], s: &mut [f32]));
 dispatch!(silu_fwd_infer, fwd_infer_body, (z: &mut [f32], b: &[f32]));
 dispatch!(silu_bwd, bwd_body, (p: &mut [f32], s: &[f32], g: &[f32], gb: &mut [f32]));
+dispatch!(silu_fwd_deriv, fwd_deriv_body, (z: &mut [f32], b: &[f32], ds: &mut [f32]));
+dispatch!(scale_blocks, scale_blocks_body, (t: &mut [f32], s: &[f32]));
 
 // ---- thin matmuls (one side has <= 8 columns): cheaper than gemm's packing -------------
 

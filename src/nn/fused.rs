@@ -13,6 +13,9 @@
 //!   vector E[y] there too ([`Embed`]); the op hands back that row's gradient, ∂L/∂z₁.
 //! * [`Frozen`] snapshots the weights once and evaluates the network on plain buffers, in
 //!   chunks of [`CHUNK`] rows (so the activations stay in L2), spread over the worker threads.
+//! * [`Frozen::eval_tangents`] (in `fused/jvp.rs`) pushes tangents through the same layers
+//!   (forward-mode Jacobian-vector products): the divergence and the Hutchinson products J ε
+//!   that exact likelihoods need.
 //!
 //! Work is split over a small fork-join pool (`pool.rs`) whose thread count is fixed per
 //! process (`FLOWMATCH_THREADS`, else `RAYON_NUM_THREADS`, else the number of CPUs). A batch
@@ -31,6 +34,9 @@ use dfdx::nn::modules::Linear;
 use dfdx::prelude::*;
 use gemm19 as gemm;
 use std::ops::Range;
+
+mod jvp;
+pub(crate) use jvp::Tangents;
 
 /// Rows per chunk of the tape-free forward pass (500 × 256 activations stay in L2).
 pub(crate) const CHUNK: usize = 512;

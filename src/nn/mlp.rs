@@ -36,6 +36,8 @@ use dfdx::tensor_ops::Device;
 use std::any::Any;
 use std::sync::OnceLock;
 
+mod jacobian;
+
 /// The multilayer perceptron velocity model: data dimension `D`, hidden width `H`,
 /// `TF` time features (1 for raw t), on a dfdx device (CPU by default).
 ///

@@ -16,12 +16,13 @@ use super::optim::OptimizerConfig;
 use super::TrainableModel;
 use crate::error::{Error, Result};
 use crate::field::{Model, Time, VectorField};
+use crate::likelihood::{ConditionalDivergence, Divergence};
 use crate::loss::Batch;
 use crate::points::Points;
 use dfdx::tensor::Cpu;
 
 /// Everything a [`Net`] needs from the typed model inside it.
-trait NetModel: TrainableModel + Model {
+trait NetModel: TrainableModel + ConditionalDivergence {
     fn clone_box(&self) -> Box<dyn NetModel>;
     fn describe(&self) -> String;
     fn mlp_config(&self) -> &MlpConfig;
@@ -240,6 +241,46 @@ impl TrainableModel for Net {
 impl VectorField for Net {
     fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
         self.inner.eval_into(x, t, out)
+    }
+}
+
+/// The input Jacobian of the MLP (see [`Mlp`]'s [`Divergence`]): exact divergences and
+/// Hutchinson's products for likelihoods.
+impl Divergence for Net {
+    fn dim(&self) -> usize {
+        Model::dim(&*self.inner)
+    }
+    fn jvp_into(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
+        self.inner.jvp_into(x, t, probes, v, jv)
+    }
+    fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
+        self.inner.divergence_into(x, t, v, div)
+    }
+}
+
+/// The input Jacobian at given labels (a conditional `Net`): log q(x | y) through
+/// [`Given`](crate::likelihood::Given).
+impl ConditionalDivergence for Net {
+    fn jvp_given_into(
+        &self,
+        x: &Points,
+        t: f64,
+        labels: Option<&[usize]>,
+        probes: &[Points],
+        v: &mut Points,
+        jv: &mut [Points],
+    ) -> Result<()> {
+        self.inner.jvp_given_into(x, t, labels, probes, v, jv)
+    }
+    fn divergence_given_into(
+        &self,
+        x: &Points,
+        t: f64,
+        labels: Option<&[usize]>,
+        v: &mut Points,
+        div: &mut [f64],
+    ) -> Result<()> {
+        self.inner.divergence_given_into(x, t, labels, v, div)
     }
 }
 

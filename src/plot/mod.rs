@@ -27,7 +27,7 @@
 //! | --- | --- |
 //! | `figure` | [`Figure`], [`Panels`], [`row`], [`grid`] |
 //! | `scatter` | [`Scatter`], [`scatter`] |
-//! | `heatmap` | [`Heatmap`], [`histogram2d`], [`heatmap`] |
+//! | `heatmap` | [`Heatmap`], [`histogram2d`], [`heatmap`]; `png` writes the image of a fine heatmap |
 //! | `quiver` | [`Quiver`], [`quiver`] |
 //! | `trajectories` | [`Trajectories`], [`trajectories`] |
 //! | `time_strip` | [`TimeStrip`], [`time_strip`] |
@@ -54,6 +54,7 @@ mod axes;
 mod figure;
 mod heatmap;
 mod lines;
+mod png;
 mod quiver;
 mod scatter;
 mod style;
@@ -61,7 +62,7 @@ mod time_strip;
 mod trajectories;
 
 pub use figure::{grid, row, Figure, Panels, FIGURE_LOG_ENV};
-pub use heatmap::{heatmap, histogram2d, Heatmap, MAX_HEATMAP_BINS};
+pub use heatmap::{heatmap, histogram2d, Heatmap, MAX_HEATMAP_BINS, VECTOR_BINS};
 pub use lines::{lines, loss_curve, Lines, LossCurve};
 pub use quiver::{quiver, Quiver, MAX_QUIVER_GRID};
 pub use scatter::{scatter, Scatter};
