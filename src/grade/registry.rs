@@ -54,6 +54,8 @@ macro_rules! for_each_exercise {
             "7.6" 1 eps_to_velocity   "7.6/01_eps_to_velocity.rs";
             "7.6" 2 reverse_sde_step  "7.6/02_reverse_sde_step.rs";
             "7.6" 3 ddim_step         "7.6/03_ddim_step.rs";
+            "guidance" 1 label_dropout "guidance/01_label_dropout.rs";
+            "guidance" 2 cfg_velocity  "guidance/02_cfg_velocity.rs";
         }
     };
 }
@@ -78,6 +80,7 @@ macro_rules! for_each_quiz {
             "7.4" t7_4;
             "7.5" t7_5;
             "7.6" t7_6;
+            "guidance" guidance;
         }
     };
 }
