@@ -39,6 +39,7 @@ pub mod course;
 pub mod data;
 pub mod error;
 pub mod field;
+pub mod flows;
 pub mod grade;
 pub mod likelihood;
 pub mod loss;
