@@ -5,8 +5,8 @@
 use flowmatch::data::{Dataset, Gaussian};
 use flowmatch::flows::jacobian::numerical_log_det;
 use flowmatch::flows::{
-    ActNorm, Affine, AffineCoupling, Bijector, Conditioner, Flow, Inverted, Nonlinearity, Permutation, Planar,
-    Radial, ScaleMap,
+    ActNorm, Affine, AffineCoupling, Bijector, Conditioner, Flow, Inverted, Nonlinearity, Permutation, Planar, Radial,
+    ScaleMap,
 };
 use flowmatch::{Error, Points};
 use rand::rngs::StdRng;
@@ -28,7 +28,10 @@ fn layers(d: usize, seed: u64) -> Vec<Box<dyn Bijector>> {
             Planar::new(w.iter().map(|v| -3.0 * v).collect(), w, 0.3).unwrap()
         }),
         Box::new(Radial::new(randn(&mut rng, d, 1.0), rng.gen_range(0.2..2.0), rng.gen_range(-0.15..3.0)).unwrap()),
-        Box::new(Radial::from_unconstrained(randn(&mut rng, d, 1.0), rng.gen_range(-2.0..2.0), rng.gen_range(-3.0..3.0)).unwrap()),
+        Box::new(
+            Radial::from_unconstrained(randn(&mut rng, d, 1.0), rng.gen_range(-2.0..2.0), rng.gen_range(-3.0..3.0))
+                .unwrap(),
+        ),
         Box::new(ActNorm::new(randn(&mut rng, d, 0.5), randn(&mut rng, d, 1.0)).unwrap()),
         Box::new(Affine::new(&randn(&mut rng, d * d, 1.0), randn(&mut rng, d, 1.0)).unwrap()),
         Box::new(Permutation::swap(d).unwrap()),
@@ -212,7 +215,10 @@ fn bad_input_gets_a_clear_error() {
     assert!(matches!(Affine::new(&[1.0, 2.0, 2.0, 4.0], vec![0.0, 0.0]), Err(Error::InvalidParameter { .. })));
     assert!(matches!(Permutation::new(vec![0, 0]), Err(Error::InvalidParameter { .. })));
     let wrong_net = Conditioner::new(&[2, 4, 2], Nonlinearity::Relu, 0).unwrap();
-    assert!(matches!(AffineCoupling::with_mask(&[true, false], wrong_net, ScaleMap::Identity), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        AffineCoupling::with_mask(&[true, false], wrong_net, ScaleMap::Identity),
+        Err(Error::ShapeMismatch { .. })
+    ));
     let flow = Flow::new(2).unwrap();
     assert!(matches!(flow.then(Radial::new(vec![0.0; 3], 1.0, 1.0).unwrap()), Err(Error::ShapeMismatch { .. })));
     let nan = Points::new(1, 2, vec![f64::NAN, 0.0]).unwrap();

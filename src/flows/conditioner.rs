@@ -85,7 +85,8 @@ impl Conditioner {
             crate::numeric::check_finite_entries(&format!("the weights of conditioner layer {l}"), &weights[l])?;
             crate::numeric::check_finite_entries(&format!("the biases of conditioner layer {l}"), &biases[l])?;
         }
-        let wt = (0..layers).map(|l| DMatrix::from_row_slice(sizes[l + 1], sizes[l], &weights[l]).transpose()).collect();
+        let wt =
+            (0..layers).map(|l| DMatrix::from_row_slice(sizes[l + 1], sizes[l], &weights[l]).transpose()).collect();
         Ok(Conditioner { sizes: sizes.to_vec(), act, weights, biases, wt })
     }
 

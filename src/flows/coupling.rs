@@ -103,7 +103,11 @@ impl AffineCoupling {
         if net.input_dim() != kept.len() || net.output_dim() != 2 * moved.len() {
             return Err(Error::shape(
                 "the coupling layer's conditioner",
-                format!("{} inputs (kept coordinates) and {} outputs (shift and log-scale per moved one)", kept.len(), 2 * moved.len()),
+                format!(
+                    "{} inputs (kept coordinates) and {} outputs (shift and log-scale per moved one)",
+                    kept.len(),
+                    2 * moved.len()
+                ),
                 format!("{} inputs and {} outputs", net.input_dim(), net.output_dim()),
             ));
         }
@@ -165,7 +169,11 @@ impl AffineCoupling {
 
     /// Applies the layer to every row; `inverse` picks the direction.
     fn batch(&self, input: &Points, inverse: bool) -> Result<(Points, Vec<f64>)> {
-        check_input(self.dim, input, if inverse { "the input x of a coupling inverse" } else { "the input z of a coupling layer" })?;
+        check_input(
+            self.dim,
+            input,
+            if inverse { "the input x of a coupling inverse" } else { "the input z of a coupling layer" },
+        )?;
         let raw = self.net.eval_batch(&self.kept_rows(input))?;
         let mut out = input.clone();
         let mut lds = Vec::with_capacity(input.len());

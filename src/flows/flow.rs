@@ -129,12 +129,20 @@ impl Dataset for Flow {
     /// z ~ N(0, I) from `rng`, then x = f(z).
     fn fill(&self, out: &mut Points, labels: Option<&mut [usize]>, rng: &mut dyn RngCore) -> Result<()> {
         if out.dim() != self.dim {
-            return Err(Error::shape("the output of a flow's sampler", format!("dimension {}", self.dim), format!("{}", out.dim())));
+            return Err(Error::shape(
+                "the output of a flow's sampler",
+                format!("dimension {}", self.dim),
+                format!("{}", out.dim()),
+            ));
         }
         crate::numeric::check_count("the number of points to draw", out.len())?;
         if let Some(l) = labels {
             if l.len() != out.len() {
-                return Err(Error::shape("the labels of a flow's sample", format!("{} labels", out.len()), format!("{}", l.len())));
+                return Err(Error::shape(
+                    "the labels of a flow's sample",
+                    format!("{} labels", out.len()),
+                    format!("{}", l.len()),
+                ));
             }
             l.fill(0);
         }

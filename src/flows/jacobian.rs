@@ -46,5 +46,11 @@ pub fn log_abs_det(a: &DMatrix<f64>) -> f64 {
 /// ln |det ∂f/∂z| of a layer at `z`, from its Jacobian by central differences (step [`FD_STEP`])
 /// and LU: what the layer's own closed-form log-determinant must agree with.
 pub fn numerical_log_det(layer: &dyn Bijector, z: &[f64]) -> f64 {
-    log_abs_det(&central_difference(|z, x| { layer.forward_point(z, x); }, z, FD_STEP))
+    log_abs_det(&central_difference(
+        |z, x| {
+            layer.forward_point(z, x);
+        },
+        z,
+        FD_STEP,
+    ))
 }

@@ -63,11 +63,29 @@ pub fn jacobian_costs(dims: &[usize], hidden: usize, seed: u64, budget_per_dim: 
         if d < 2 {
             return Err(Error::invalid("jacobian_costs dimensions", format!("{d}: a coupling layer needs d ≥ 2")));
         }
-        let layer = AffineCoupling::halves(d, &[hidden, hidden], Nonlinearity::Tanh, ScaleMap::default(), 1.0, seed + k as u64)?;
+        let layer = AffineCoupling::halves(
+            d,
+            &[hidden, hidden],
+            Nonlinearity::Tanh,
+            ScaleMap::default(),
+            1.0,
+            seed + k as u64,
+        )?;
         let z = Points::randn(64, d, seed ^ 0x5eed ^ d as u64);
         let z0 = z.row(0).to_vec();
         let h = super::jacobian::FD_STEP;
-        let shifted = Points::from_fn(2 * d, d, |r, c| z0[c] + if c == r / 2 { if r % 2 == 0 { h } else { -h } } else { 0.0 });
+        let shifted = Points::from_fn(2 * d, d, |r, c| {
+            z0[c]
+                + if c == r / 2 {
+                    if r % 2 == 0 {
+                        h
+                    } else {
+                        -h
+                    }
+                } else {
+                    0.0
+                }
+        });
         let general = || -> Result<f64> {
             let (fx, _) = layer.forward(&shifted)?;
             let j = DMatrix::from_fn(d, d, |r, c| (fx.row(2 * c)[r] - fx.row(2 * c + 1)[r]) / (2.0 * h));
@@ -101,7 +119,11 @@ pub fn jacobian_costs(dims: &[usize], hidden: usize, seed: u64, budget_per_dim: 
 /// e^{−9/2} ≈ 1.1 %; a flow, which bends one Gaussian into all the modes, leaves more between them.
 pub fn mass_outside_discs(points: &Points, centres: &Points, radius: f64) -> Result<f64> {
     if points.dim() != centres.dim() {
-        return Err(Error::shape("mass_outside_discs", format!("centres of dimension {}", points.dim()), format!("{}", centres.dim())));
+        return Err(Error::shape(
+            "mass_outside_discs",
+            format!("centres of dimension {}", points.dim()),
+            format!("{}", centres.dim()),
+        ));
     }
     crate::numeric::check_count("the number of points", points.len())?;
     crate::numeric::check_positive("the disc radius", radius)?;

@@ -46,7 +46,7 @@ pub use flow::Flow;
 pub use limits::{jacobian_costs, mass_outside_discs, JacobianCost};
 pub use planar::Planar;
 pub use radial::Radial;
-pub use simple::{Affine, ActNorm, Inverted, Permutation};
+pub use simple::{ActNorm, Affine, Inverted, Permutation};
 
 /// An invertible map x = f(z) of ℝᵈ with a tractable log-determinant: one layer of a flow.
 ///

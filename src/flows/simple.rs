@@ -169,7 +169,11 @@ impl Affine {
             return Err(Error::ZeroCount { what: "the dimension of an affine layer".into() });
         }
         if a.len() != d * d {
-            return Err(Error::shape("the affine layer's matrix A", format!("{d} × {d} = {} numbers", d * d), format!("{}", a.len())));
+            return Err(Error::shape(
+                "the affine layer's matrix A",
+                format!("{d} × {d} = {} numbers", d * d),
+                format!("{}", a.len()),
+            ));
         }
         crate::numeric::check_finite_entries("the affine layer's matrix A", a)?;
         check_vector("the affine layer's shift c", &c, d)?;
@@ -177,7 +181,10 @@ impl Affine {
         let lu = a.clone().lu();
         let log_abs_det = super::jacobian::log_abs_det_lu(&lu);
         if !log_abs_det.is_finite() {
-            return Err(Error::invalid("the affine layer's matrix A", "it is singular (det A = 0), so x = A z + c has no inverse"));
+            return Err(Error::invalid(
+                "the affine layer's matrix A",
+                "it is singular (det A = 0), so x = A z + c has no inverse",
+            ));
         }
         Ok(Affine { a, c, lu, log_abs_det })
     }
