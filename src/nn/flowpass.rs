@@ -118,6 +118,9 @@ fn sigmoid(a: f64) -> f64 {
 
 /// σ(p) in place, with the bias added first: p ← p + b, a ← σ(p).
 fn act_fwd(act: Nonlinearity, p: &mut [f32], b: &[f32], a: &mut [f32]) {
+    if act == Nonlinearity::Relu {
+        return super::act::relu_fwd(p, b, a);
+    }
     let o = b.len();
     for (pr, ar) in p.chunks_exact_mut(o).zip(a.chunks_exact_mut(o)) {
         for j in 0..o {
@@ -134,6 +137,9 @@ fn act_fwd(act: Nonlinearity, p: &mut [f32], b: &[f32], a: &mut [f32]) {
 
 /// In place: g ← g ⊙ σ'(p) (the gradient of the pre-activation), and gb += Σ_rows of it.
 fn act_bwd(act: Nonlinearity, g: &mut [f32], p: &[f32], a: &[f32], gb: &mut [f32]) {
+    if act == Nonlinearity::Relu {
+        return super::act::relu_bwd(g, p, gb);
+    }
     let o = gb.len();
     for ((gr, pr), ar) in g.chunks_exact_mut(o).zip(p.chunks_exact(o)).zip(a.chunks_exact(o)) {
         for j in 0..o {
