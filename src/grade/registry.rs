@@ -36,6 +36,9 @@
 macro_rules! for_each_exercise {
     ($then:ident) => {
         $then! {
+            "7.1" 1 affine_log_density "7.1/01_affine_log_density.rs";
+            "7.1" 2 planar_log_det    "7.1/02_planar_log_det.rs";
+            "7.1" 3 affine_coupling   "7.1/03_affine_coupling.rs";
             "7.3" 1 interpolant       "7.3/01_interpolant.rs";
             "7.3" 2 condot_velocity   "7.3/02_condot_velocity.rs";
             "7.3" 3 gaussian_velocity "7.3/03_gaussian_velocity.rs";
