@@ -12,8 +12,11 @@
 //! mixture density: no model beats it on average) and `gap = nll − entropy`. The last lines are
 //! `entropy`, `gap`, `nll` and `train_steps_per_s` (training steps over the training time).
 //! `--threads N` sets the worker threads (`FLOWMATCH_THREADS`); the default is one per CPU.
+//! `--clamp K` soft-clamps the log-scales to (−K, K) and `--act` picks the conditioners'
+//! nonlinearity (defaults: no clamp and ReLU, as normflows).
 
 use flowmatch::data::{Dataset, EightGaussians, Moons};
+use flowmatch::flows::{Nonlinearity, ScaleMap};
 use flowmatch::loss::Likelihood;
 use flowmatch::nn::{FlowNet, FlowNetConfig};
 use flowmatch::train::Trainer;
@@ -27,6 +30,8 @@ struct Args {
     lr: f64,
     seed: u64,
     threads: Option<usize>,
+    scale: ScaleMap,
+    act: Nonlinearity,
 }
 
 fn parse() -> Result<Args, String> {
@@ -39,6 +44,8 @@ fn parse() -> Result<Args, String> {
         lr: 5e-4,
         seed: 0,
         threads: None,
+        scale: ScaleMap::Identity,
+        act: Nonlinearity::Relu,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -53,9 +60,21 @@ fn parse() -> Result<Args, String> {
             "--lr" => a.lr = v()?.parse().map_err(|e| format!("--lr: {e}"))?,
             "--seed" => a.seed = v()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--threads" => a.threads = Some(num(v()?, "--threads")?),
+            "--clamp" => {
+                let k: f64 = v()?.parse().map_err(|e| format!("--clamp: {e}"))?;
+                a.scale = ScaleMap::SoftClamp { bound: k }
+            }
+            "--act" => {
+                a.act = match v()?.as_str() {
+                    "relu" => Nonlinearity::Relu,
+                    "tanh" => Nonlinearity::Tanh,
+                    "silu" => Nonlinearity::Silu,
+                    other => return Err(format!("--act {other}: use relu, tanh or silu")),
+                }
+            }
             "-h" | "--help" => {
                 return Err("usage: nf_2d [--task 8gaussians|moons] [--blocks 16] [--hidden 64] [--steps 4000] \
-                            [--batch 512] [--lr 5e-4] [--seed 0] [--threads N]"
+                            [--batch 512] [--lr 5e-4] [--seed 0] [--threads N] [--clamp K] [--act relu|tanh|silu]"
                     .into())
             }
             other => return Err(format!("unknown argument '{other}' (try --help)")),
@@ -92,7 +111,8 @@ fn task(name: &str) -> flowmatch::Result<Box<dyn Dataset>> {
 
 fn run(a: &Args) -> flowmatch::Result<()> {
     let data = task(&a.task)?;
-    let mut model = FlowNet::new(FlowNetConfig::real_nvp(2, a.blocks, a.hidden).seed(a.seed))?;
+    let mut model =
+        FlowNet::new(FlowNetConfig::real_nvp(2, a.blocks, a.hidden).seed(a.seed).scale(a.scale).nonlinearity(a.act))?;
     println!(
         "RealNVP: {} blocks, conditioner 1 → {h} → {h} → 2, {} parameters; {} steps, batch {}, lr {}",
         a.blocks,
