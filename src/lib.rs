@@ -25,14 +25,15 @@
 //! | [`metrics`] | W2 (exact), MMD, energy distance, kinetic energy, straightness |
 //! | [`marginal`] | closed-form p_t, score and u_t; the five checks of topic 7.3 |
 //! | [`likelihood`] | log p₁(x) by the backward ODE: exact divergence or Hutchinson's estimator; [`Divergence`](likelihood::Divergence) |
+//! | [`flows`] | normalizing flows in f64: planar, radial, affine coupling, permutation, ActNorm, affine layers; [`Flow`](flows::Flow) and the change of variables; Jacobian checks and the measured limits of topic 7.1 |
 //! | [`plot`] | SVG figures that save to a file or show inline in evcxr |
 //! | [`loss`] | objectives: [`Objective`](loss::Objective) draws a [`Batch`](loss::Batch) per step; CFM, maximum likelihood |
-//! | [`nn`] | models on dfdx: the velocity MLP, [`Net`](nn::Net), the fast CPU path, checkpoints, devices |
+//! | [`nn`] | models on dfdx: the velocity MLP, [`Net`](nn::Net), the normalizing flow [`FlowNet`](nn::FlowNet) trained by maximum likelihood, the fast CPU path, checkpoints, devices |
 //! | [`train`] | one [`Trainer`](train::Trainer) for every objective: progress, NaN → error with the step, seeds, checkpoints |
 //! | [`grade`], [`quiz`], [`course`] | one registry of exercises and quizzes, a generic checker with two tiers of hints, graded quizzes, JSON grades; notebook copies for students and instructors |
 //!
 //! A notebook cell starts with `use flowmatch::prelude::*;`, which brings what
-//! the cells of topics 7.3 and 7.4 use.
+//! the cells of topics 7.1, 7.3, 7.4 and 7.5 use.
 
 pub mod coupling;
 pub mod course;
@@ -74,10 +75,11 @@ pub mod prelude {
     };
     pub use crate::error::{Error, Result};
     pub use crate::field::{batched, pointwise, Model, Time, VectorField};
+    pub use crate::flows::{self, Bijector, Flow};
     pub use crate::likelihood::{self, Divergence, Likelihood, Probe};
     pub use crate::loss::{self, Batch, Cfm};
     pub use crate::marginal::{self, Marginal};
-    pub use crate::nn::{self, MlpConfig, Net, OptimizerConfig, TrainableModel};
+    pub use crate::nn::{self, FlowLayer, FlowNet, FlowNetConfig, MlpConfig, Net, OptimizerConfig, TrainableModel};
     pub use crate::path::{self, AffinePath, CondOT, PathSample, Scheduler};
     pub use crate::points::Points;
     pub use crate::solver::{self, solve, solve_trajectory, Method, TimeGrid};

@@ -68,6 +68,7 @@ macro_rules! for_each_exercise {
 macro_rules! for_each_quiz {
     ($then:ident) => {
         $then! {
+            "7.1" t7_1;
             "7.3" t7_3;
             "7.4" t7_4;
             "7.5" t7_5;
