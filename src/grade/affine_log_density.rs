@@ -57,10 +57,13 @@ fn base(m: [[f64; 2]; 2], x: &[f64], c: [f64; 2]) -> f64 {
     -0.5 * (z[0] * z[0] + z[1] * z[1]) - LN_2PI
 }
 
+/// One test case: (x, A, c).
+type Case = ([f64; 2], [[f64; 2]; 2], [f64; 2]);
+
 /// Compares `f` with the library's affine flow on the calling thread (no guard).
 fn compare(f: &StudentFn) -> Result<(), String> {
     let mut rng = StdRng::seed_from_u64(0x7101);
-    let mut cases: Vec<([f64; 2], [[f64; 2]; 2], [f64; 2])> = vec![
+    let mut cases: Vec<Case> = vec![
         ([1.0, 2.0], [[2.0, 0.0], [0.0, 0.5]], [0.0, 0.0]),
         ([0.5, -1.0], [[0.0, 1.0], [1.0, 0.0]], [1.0, -1.0]), // a reflection: det A = −1
         ([3.0, 1.0], [[1.5, 0.7], [-0.4, 2.0]], [2.0, 0.5]),

@@ -45,11 +45,14 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(p, q)| p * q).sum()
 }
 
+/// One test case: (z, u, w, b).
+type Case = (Vec<f64>, Vec<f64>, Vec<f64>, f64);
+
 /// Compares `f` with the library's planar layer (unconstrained: û = u) on the calling thread.
 fn compare(f: &StudentFn) -> Result<(), String> {
     let setup = |e: crate::Error| format!("the grader could not set up its test ({e})");
     let mut rng = StdRng::seed_from_u64(0x7102);
-    let mut cases: Vec<(Vec<f64>, Vec<f64>, Vec<f64>, f64)> = vec![
+    let mut cases: Vec<Case> = vec![
         (vec![0.5, -0.2], vec![1.0, 0.5], vec![0.8, -0.3], 0.1),
         // uᵀw = −3: the determinant 1 − 3(1 − tanh²) is negative near wᵀz + b = 0.
         (vec![0.1, 0.0], vec![-3.0, 0.0], vec![1.0, 0.0], 0.0),

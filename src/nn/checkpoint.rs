@@ -148,9 +148,12 @@ pub fn save_tensors(tensors: Vec<NamedTensor>, meta: &CheckpointMeta, path: impl
     write_bytes_atomically(path, &data)
 }
 
+/// Tensors by name: (shape, f32 values).
+pub type TensorMap = HashMap<String, (Vec<usize>, Vec<f32>)>;
+
 /// Reads every tensor of a checkpoint written by [`save_tensors`] or [`save_module`] (f32 only),
 /// with its metadata.
-pub fn load_tensors(path: impl AsRef<Path>) -> Result<(CheckpointMeta, HashMap<String, (Vec<usize>, Vec<f32>)>)> {
+pub fn load_tensors(path: impl AsRef<Path>) -> Result<(CheckpointMeta, TensorMap)> {
     let path = path.as_ref();
     let meta = read_meta(path)?;
     let bytes = read_file(path)?;

@@ -13,10 +13,13 @@ use super::style::{diverging, viridis, Rgb};
 use crate::error::{Error, Result};
 use crate::points::Points;
 
+/// Values of all cell centres at once.
+type BatchFn<'a> = Box<dyn Fn(&Points) -> Result<Vec<f64>> + 'a>;
+
 enum HeatSource<'a> {
     Function(Box<dyn Fn(f64, f64) -> f64 + 'a>),
     /// All cell centres at once (n × 2 points → one value each); `exp` shows e^value.
-    Batch(Box<dyn Fn(&Points) -> Result<Vec<f64>> + 'a>, bool),
+    Batch(BatchFn<'a>, bool),
     Samples(&'a Points),
     Values(&'a [f64]),
 }

@@ -8,13 +8,16 @@ use super::style::Rgb;
 use crate::error::{Error, Result};
 use crate::points::Points;
 
+/// A map of the plane applied to a batch of points.
+type PlaneMap<'a> = Box<dyn Fn(&Points) -> Result<Points> + 'a>;
+
 /// The image of a square grid under a map of the plane, x = f(z): lines of constant z₁ in blue,
 /// lines of constant z₂ in orange. Where the lines crowd together the map compresses space
 /// (|det J| < 1, the density rises); where they spread it stretches space (the density falls);
 /// where they cross, the map folds the plane and is not invertible.
 pub struct WarpedGrid<'a> {
     frame: Frame,
-    map: Box<dyn Fn(&Points) -> Result<Points> + 'a>,
+    map: PlaneMap<'a>,
     grid: (f64, f64),
     lines: usize,
 }
