@@ -20,7 +20,7 @@ pub struct Permutation {
 }
 
 impl Permutation {
-    /// x_i = z_{perm[i]}; `perm` must hold every index 0..d once.
+    /// x_i = z_{perm(i)}; `perm` must hold every index 0..d once.
     pub fn new(perm: Vec<usize>) -> Result<Permutation> {
         let d = perm.len();
         let mut inv = vec![usize::MAX; d];

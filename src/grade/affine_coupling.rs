@@ -11,7 +11,7 @@
 //! The student writes
 //! `fn affine_coupling(v: &[f64], conditioner: &dyn Fn(&[f64]) -> (Vec<f64>, Vec<f64>), inverse: bool) -> (Vec<f64>, f64)`
 //! where the conditioner returns `(s, t)`; the checker compares both directions with the
-//! library's [`AffineCoupling`](crate::flows::AffineCoupling) on random conditioner networks in
+//! library's [`AffineCoupling`] on random conditioner networks in
 //! dimensions 2 to 5, and checks that the inverse undoes the forward map.
 
 use super::text::{self, all_close, close};

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! The student writes `fn affine_log_density(x: &[f64], a: [[f64; 2]; 2], c: [f64; 2]) -> f64`;
-//! the checker compares it with the library's flow of one [`Affine`](crate::flows::Affine)
+//! the checker compares it with the library's flow of one [`Affine`]
 //! layer, on matrices with positive and negative determinants.
 
 use super::text::{self, close};

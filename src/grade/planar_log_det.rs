@@ -9,7 +9,7 @@
 //!
 //! The student writes `fn planar_log_det(z: &[f64], u: &[f64], w: &[f64], b: f64) -> f64` for any
 //! dimension, with u taken as given (no reparametrisation); the checker compares it with the
-//! library's [`Planar`](crate::flows::Planar) layer, including layers with uᵀw < −1 whose
+//! library's [`Planar`] layer, including layers with uᵀw < −1 whose
 //! determinant is negative at some points.
 
 use super::text::{self, close};
