@@ -122,7 +122,13 @@ impl<'a> Heatmap<'a> {
     /// Like [`Heatmap::function`], with every cell centre evaluated in one call: `f` takes the
     /// `bins² × 2` centres and returns one value each (a model's batch evaluation).
     pub fn batch(f: impl Fn(&Points) -> Result<Vec<f64>> + 'a) -> Self {
-        Heatmap { frame: Frame::default(), source: HeatSource::Batch(Box::new(f), false), bins: 80, color_range: None }
+        Heatmap {
+            frame: Frame::default(),
+            source: HeatSource::Batch(Box::new(f), false),
+            bins: 80,
+            color_range: None,
+            cmap: ColorMap::Viridis,
+        }
     }
 
     /// A density p = exp(log p) from a batch log-density, e.g. `Heatmap::density(|x| flow.log_prob(x))`:
@@ -133,6 +139,7 @@ impl<'a> Heatmap<'a> {
             source: HeatSource::Batch(Box::new(log_p), true),
             bins: 80,
             color_range: None,
+            cmap: ColorMap::Viridis,
         }
     }
 
