@@ -182,6 +182,35 @@ fn hints_show_the_input_what_came_back_and_what_was_expected() {
     assert!(text.contains("check_with_hint!(gaussian_velocity, 2)") && !text.contains("Formula:"), "{text}");
 }
 
+/// Every typical mistake of topic 7.6 fails with its own diagnosis.
+#[test]
+fn the_mistakes_of_7_6_are_named() {
+    let named = [
+        (grade::eps_to_velocity::EXERCISE.grade(&wrong::eps_to_velocity::missing_d_sigma), "σ̇ is missing"),
+        (grade::eps_to_velocity::EXERCISE.grade(&wrong::eps_to_velocity::flipped_sign), "sign of the ε̂ term"),
+        (
+            grade::eps_to_velocity::EXERCISE.grade(&wrong::eps_to_velocity::data_and_noise_swapped),
+            "data and noise are swapped",
+        ),
+        (grade::eps_to_velocity::EXERCISE.grade(&wrong::eps_to_velocity::returns_x1), "not yet its velocity"),
+        (grade::eps_to_velocity::EXERCISE.grade(&wrong::eps_to_velocity::not_divided_by_alpha), "not divided by α"),
+        (grade::reverse_sde_step::EXERCISE.grade(&wrong::reverse_sde_step::missing_sqrt_h), "√h is missing"),
+        (grade::reverse_sde_step::EXERCISE.grade(&wrong::reverse_sde_step::g_not_squared), "g² = β"),
+        (grade::reverse_sde_step::EXERCISE.grade(&wrong::reverse_sde_step::flipped_drift), "drift's sign is flipped"),
+        (grade::reverse_sde_step::EXERCISE.grade(&wrong::reverse_sde_step::pf_ode_score_term), "probability-flow"),
+        (grade::reverse_sde_step::EXERCISE.grade(&wrong::reverse_sde_step::beta_at_wrong_time), "diffusion time 1 − t"),
+        (grade::reverse_sde_step::EXERCISE.grade(&wrong::reverse_sde_step::noise_times_h), "by h instead of √h"),
+        (grade::ddim_step::EXERCISE.grade(&wrong::ddim_step::old_sigma), "current noise weight"),
+        (grade::ddim_step::EXERCISE.grade(&wrong::ddim_step::not_divided_by_alpha), "not divided by α"),
+        (grade::ddim_step::EXERCISE.grade(&wrong::ddim_step::jumps_to_data), "clean point itself"),
+        (grade::ddim_step::EXERCISE.grade(&wrong::ddim_step::swapped_weights), "weights of data and noise are swapped"),
+        (grade::ddim_step::EXERCISE.grade(&wrong::ddim_step::added_noise), "taken out of x"),
+    ];
+    for (v, words) in &named {
+        assert!(reason(v).contains(words), "{}", reason(v));
+    }
+}
+
 #[test]
 fn checkers_accept_closures_and_small_rounding_differences() {
     // Same maths, different operation order: x0 + t·(x1 − x0).

@@ -515,6 +515,31 @@ fn loss_curve_handles_bad_values() {
 // ---------------------------------------------------------------- lines
 
 #[test]
+fn a_legend_too_wide_for_one_row_wraps_onto_more() {
+    let xy: Vec<(f64, f64)> = vec![(1.0, 1.0), (2.0, 0.5)];
+    let labels: Vec<String> = (0..8).map(|k| format!("a rather long series label number {k}")).collect();
+    let fig = labels.iter().fold(Lines::new(), |l, label| l.series(label.as_str(), &xy)).build().unwrap();
+    assert_svg(&fig);
+    let svg = fig.svg();
+    // (x, y) of each label's text element.
+    let place = |label: &str| -> (f64, f64) {
+        let end = svg.find(&format!(">\n{label}\n<")).unwrap_or_else(|| panic!("missing legend text {label}"));
+        let start = svg[..end].rfind("<text").unwrap();
+        let attr = |name: &str| -> f64 {
+            let tag = &svg[start..end];
+            let k = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            tag[k..].split('"').next().unwrap().parse().unwrap()
+        };
+        (attr("x"), attr("y"))
+    };
+    let places: Vec<(f64, f64)> = labels.iter().map(|l| place(l)).collect();
+    assert!(places.iter().all(|&(x, _)| x > 0.0 && x < fig.width() as f64), "{places:?}");
+    let mut rows: Vec<i64> = places.iter().map(|p| p.1.round() as i64).collect();
+    rows.dedup();
+    assert!(rows.len() >= 2, "eight long labels cannot share one row of 600 px: {places:?}");
+}
+
+#[test]
 fn lines_chart_has_series_markers_labels_and_log_axis() {
     let euler: Vec<(f64, f64)> = [4.0, 8.0, 16.0, 32.0].iter().map(|&n| (n, 1.0 / n)).collect();
     let rk4: Vec<(f64, f64)> = [4.0, 8.0, 16.0, 32.0].iter().map(|&n| (n, 1.0 / (n * n))).collect();
@@ -649,4 +674,70 @@ fn warped_grids_histogram_steps_and_batch_heatmaps() {
         .unwrap();
     assert!(fig.svg().contains("<rect"));
     assert!(plot::Heatmap::batch(|_p: &Points| Ok(vec![0.0; 3])).bins(20).build().is_err());
+}
+
+mod animation {
+    use flowmatch::data::{Dataset, EightGaussians};
+    use flowmatch::marginal::Marginal;
+    use flowmatch::path::CondOT;
+    use flowmatch::plot::{density_strip, Animation};
+    use flowmatch::Points;
+
+    fn frames() -> (Vec<Points>, Vec<f64>) {
+        let x0 = Points::randn(200, 2, 1);
+        let x1 = EightGaussians::torchcfm().sample(200, 2).unwrap();
+        let times: Vec<f64> = (0..12).map(|k| k as f64 / 11.0).collect();
+        (times.iter().map(|&t| x0.plus_scaled(t, &(x1.clone() - x0.clone()))).collect(), times)
+    }
+
+    #[test]
+    fn an_animation_is_a_looping_gif_with_one_frame_per_state() {
+        let (states, times) = frames();
+        let m = Marginal::from_mixture(EightGaussians::torchcfm().as_mixture(), CondOT).unwrap();
+        let gif = Animation::new(&states, &times).density(&m).title("flow").size(300, 280).build().unwrap();
+        let bytes = gif.bytes();
+        assert_eq!(&bytes[..6], b"GIF89a");
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::Indexed);
+        let mut dec = opts.read_info(bytes).unwrap();
+        assert_eq!((dec.width(), dec.height()), (300, 280));
+        let mut count = 0;
+        let mut delays = Vec::new();
+        while let Some(f) = dec.read_next_frame().unwrap() {
+            count += 1;
+            delays.push(f.delay);
+        }
+        assert_eq!(count, 12);
+        assert_eq!(gif.frames(), 12);
+        assert!(delays[..11].iter().all(|&d| d == 8) && delays[11] > 100, "{delays:?}");
+        // Inline in evcxr: base64 of exactly these bytes under image/gif.
+        let shown = gif.to_evcxr();
+        assert!(shown.starts_with("EVCXR_BEGIN_CONTENT image/gif\nR0lGODlh") && shown.ends_with("EVCXR_END_CONTENT"));
+        let dir = std::env::temp_dir().join(format!("fm-gif-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        gif.save(dir.join("a.gif")).unwrap();
+        assert_eq!(std::fs::read(dir.join("a.gif")).unwrap(), bytes);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn animation_inputs_are_checked() {
+        let (states, times) = frames();
+        assert!(Animation::new(&states, &times[..3]).build().is_err());
+        assert!(Animation::new(&states[..0], &times[..0]).build().is_err());
+        assert!(Animation::new(&states, &times).frame_duration(5).build().is_err());
+        let labels = vec![0usize; 3];
+        assert!(Animation::new(&states, &times).colors(&labels).build().is_err());
+        let mut bad = states.clone();
+        bad[3] = Points::randn(10, 2, 0);
+        assert!(Animation::new(&bad, &times).build().is_err());
+    }
+
+    #[test]
+    fn a_density_strip_has_one_panel_per_time() {
+        let m = Marginal::from_mixture(EightGaussians::torchcfm().as_mixture(), CondOT).unwrap();
+        let fig = density_strip(&m, &[0.0, 0.5, 1.0]).unwrap();
+        assert_eq!(fig.svg().matches("p_t at t = ").count(), 3);
+        assert!(density_strip(&m, &[]).is_err());
+    }
 }

@@ -58,6 +58,9 @@
 //! | 7.4.5 | [`sample_euler`] | 10 | K Euler steps from t = 0 to t = 1 |
 //! | 7.5.1 | [`log_likelihood`] | 20 | log p₁(x₁) = log p₀(x₀) − ∫₀¹ ∇·v dt by K Euler steps from t = 1 to t = 0 |
 //! | 7.5.2 | [`hutchinson_divergence`] | 10 | (1/k) Σ_j ε_jᵀ J ε_j from given probes |
+//! | 7.6.1 | [`eps_to_velocity`] | 10 | v = (α̇_t/α_t) x + (σ̇_t − α̇_t σ_t/α_t) ε̂ |
+//! | 7.6.2 | [`reverse_sde_step`] | 10 | x + h (½βx + βs) + √(βh) z, β = β(1 − t) |
+//! | 7.6.3 | [`ddim_step`] | 10 | α_{t'} (x − σ_t ε̂)/α_t + σ_{t'} ε̂ |
 //!
 //! ## Two tiers of hints
 //!

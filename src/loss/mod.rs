@@ -21,6 +21,7 @@
 //! | `mod.rs` | [`Objective`], [`Batch`], [`mse`] |
 //! | `cfm.rs` | [`Cfm`] (the CFM batch on any path, I-CFM noise σ, [`TimeSampler`]), [`CfmObjective`] (source, target, coupling) |
 //! | `likelihood.rs` | [`Likelihood`]: plain data samples for maximum-likelihood training |
+//! | `method.rs` | [`CfmMethod`]: the variants by name (I-CFM, OT-CFM, Sinkhorn), each a path plus a coupling |
 //!
 //! [`mse`] is the regression loss itself, averaged over the batch and the coordinates.
 
@@ -31,9 +32,11 @@ use rand::RngCore;
 
 mod cfm;
 mod likelihood;
+mod method;
 
 pub use cfm::{Cfm, CfmObjective, TimeSampler};
 pub use likelihood::Likelihood;
+pub use method::CfmMethod;
 
 /// One training batch, as an objective draws it.
 #[derive(Clone, Debug, PartialEq)]

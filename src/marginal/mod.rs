@@ -87,7 +87,11 @@
 //! | [`check_continuity`] | ∂_t p_t + ∇·(p_t u_t) = 0, up to a finite-difference error that shrinks with the grid |
 //! | [`check_fm_cfm_gradients`] | L_FM − L_CFM does not depend on θ, so both losses have the same gradient |
 //! | [`check_bregman`] | with an L1 loss the minimiser is a median of the conditional velocities, not u_t(x) |
-//! | [`check_sampling`] | solving dx/dt = u_t(x) from noise reproduces the data (W2 at the sampling-noise floor) |
+//! | [`check_sampling`] | solving dx/dt = u_t(x) from noise reproduces the data (W2 at the sampling-noise floor); [`check_sampler`] does the same for any sampler (an SDE, DDIM) |
+//!
+//! [`GaussianBridge`] (`gaussian.rs`) is the exact marginal field between two
+//! Gaussians with independent pairs, and its flow map: topic 7.2 compares it with
+//! the optimal transport map.
 //!
 //! The checks take the field *under test* as a [`VectorField`], so feeding
 //! them a wrong field (a sign flip, or a conditional velocity used as if it
@@ -122,10 +126,13 @@ use crate::path::{AffinePath, Scheduler, SchedulerOutput};
 use crate::points::Points;
 
 mod checks;
+mod gaussian;
+
+pub use gaussian::GaussianBridge;
 
 pub use checks::{
-    check_bregman, check_continuity, check_fm_cfm_gradients, check_marginalization, check_sampling, skewed_example,
-    weighted_mean, weighted_median, BregmanSettings, CheckReport, ContinuitySettings, GradientSettings,
+    check_bregman, check_continuity, check_fm_cfm_gradients, check_marginalization, check_sampler, check_sampling,
+    skewed_example, weighted_mean, weighted_median, BregmanSettings, CheckReport, ContinuitySettings, GradientSettings,
     MarginalizationSettings, Minimiser, SamplingSettings,
 };
 
@@ -713,18 +720,48 @@ impl<S: Scheduler> Marginal<S> {
 impl<S: Scheduler> VectorField for Marginal<S> {
     /// The marginal velocity u_t(x), as [`Marginal::velocity`] (row by row for one time per row).
     fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
-        match t.rows(x.len(), "the marginal velocity")? {
-            Time::Same(t) => {
-                let v = self.velocity(x, t)?;
-                out.as_mut_slice().copy_from_slice(v.as_slice());
-            }
-            Time::PerRow(ts) => {
-                for (i, &ti) in ts.iter().enumerate() {
-                    let v = self.velocity(&x.select(&[i]), ti)?;
-                    out.row_mut(i).copy_from_slice(v.as_slice());
-                }
+        by_time(x, t, out, "the marginal velocity", |x, t| self.velocity(x, t))
+    }
+}
+
+/// The score ∇ log p_t(x) of a [`Marginal`] as a [`VectorField`] (see [`Marginal::score_field`]).
+#[derive(Clone, Copy, Debug)]
+pub struct MarginalScore<'m, S>(&'m Marginal<S>);
+
+impl<S: Scheduler> Marginal<S> {
+    /// The exact score ∇ log p_t(x) as a [`VectorField`], for samplers that are
+    /// driven by a score (the reverse SDE and probability-flow ODE of [`crate::diffusion`]).
+    pub fn score_field(&self) -> MarginalScore<'_, S> {
+        MarginalScore(self)
+    }
+}
+
+impl<S: Scheduler> VectorField for MarginalScore<'_, S> {
+    /// ∇ log p_t(x), as [`Marginal::score`] (row by row for one time per row).
+    fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
+        by_time(x, t, out, "the marginal score", |x, t| self.0.score(x, t))
+    }
+}
+
+/// Writes `f(x, t)` into `out`: in one call for one time, row by row for one time per row.
+fn by_time(
+    x: &Points,
+    t: Time<'_>,
+    out: &mut Points,
+    what: &str,
+    f: impl Fn(&Points, f64) -> Result<Points>,
+) -> Result<()> {
+    match t.rows(x.len(), what)? {
+        Time::Same(t) => {
+            let v = f(x, t)?;
+            out.as_mut_slice().copy_from_slice(v.as_slice());
+        }
+        Time::PerRow(ts) => {
+            for (i, &ti) in ts.iter().enumerate() {
+                let v = f(&x.select(&[i]), ti)?;
+                out.row_mut(i).copy_from_slice(v.as_slice());
             }
         }
-        Ok(())
     }
+    Ok(())
 }

@@ -156,29 +156,7 @@ fn relu_bwd_body<const FMA: bool>(g: &mut [f32], z: &[f32], gb: &mut [f32]) {
 
 // ---- runtime dispatch -------------------------------------------------------
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Level {
-    Avx512,
-    Avx2,
-    Base,
-}
-
-fn level() -> Level {
-    use std::sync::OnceLock;
-    static L: OnceLock<Level> = OnceLock::new();
-    *L.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::env::var_os("FLOWMATCH_NO_AVX512").is_none() && is_x86_feature_detected!("avx512f") {
-                return Level::Avx512;
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                return Level::Avx2;
-            }
-        }
-        Level::Base
-    })
-}
+use crate::numeric::{simd_level as level, SimdLevel as Level};
 
 macro_rules! dispatch {
     ($name:ident, $body:ident, ($($arg:ident : $ty:ty),*)) => {

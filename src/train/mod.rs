@@ -20,7 +20,7 @@
 use crate::coupling::Coupling;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::loss::{Cfm, CfmObjective, Objective};
+use crate::loss::{Cfm, CfmMethod, CfmObjective, Objective};
 use crate::nn::{OptimizerConfig, OptimizerKind, TrainableModel};
 use progress::ProgressLine;
 use rand::rngs::StdRng;
@@ -186,6 +186,18 @@ impl Trainer {
     /// Uses another coupling of (x₀, x₁) (CFM objective).
     pub fn coupling(self, coupling: impl Coupling + 'static) -> Self {
         self.cfm_part("coupling", |c| c.set_coupling(Box::new(coupling)))
+    }
+    /// Uses a Flow Matching variant with noise σ: its path and its coupling (CFM objective),
+    /// e.g. `.method(CfmMethod::OtCfm, 0.1)` for OT-CFM as TorchCFM runs it.
+    pub fn method(self, method: CfmMethod, sigma: f64) -> Self {
+        let parts = method.cfm(sigma).and_then(|cfm| Ok((cfm, method.coupling()?)));
+        match parts {
+            Ok((cfm, coupling)) => self.cfm_part("method", |c| {
+                c.set_cfm(cfm);
+                c.set_coupling(coupling);
+            }),
+            Err(e) => Trainer { misuse: Some(e), ..self },
+        }
     }
     /// Uses other CFM settings: path, σ, time sampler (CFM objective).
     pub fn cfm(self, cfm: Cfm) -> Self {
