@@ -18,19 +18,19 @@ macro_rules! exercise_files {
         /// The reference solutions.
         #[path = "../solutions"]
         mod sol {
-            $(#[allow(unused_variables, dead_code)] #[path = $file] pub mod $name;)*
+            $(#[allow(unused_variables, dead_code, clippy::type_complexity)] #[path = $file] pub mod $name;)*
         }
 
         /// The stubs students start from.
         #[path = "../exercises"]
         mod stub {
-            $(#[allow(unused_variables, unused_imports, dead_code)] #[path = $file] pub mod $name;)*
+            $(#[allow(unused_variables, unused_imports, dead_code, clippy::type_complexity)] #[path = $file] pub mod $name;)*
         }
 
         /// Typical wrong answers, one module per exercise.
         #[path = "fixtures/wrong"]
         mod wrong {
-            $(#[allow(unused_variables, dead_code)] #[path = $file] pub mod $name;)*
+            $(#[allow(unused_variables, dead_code, clippy::type_complexity)] #[path = $file] pub mod $name;)*
         }
 
         /// Grades every solution (or stub) with the library's checkers, in course order.

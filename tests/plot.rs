@@ -670,6 +670,28 @@ fn gallery() {
         .unwrap();
 }
 
+#[test]
+fn warped_grids_histogram_steps_and_batch_heatmaps() {
+    // The identity map draws the grid itself; a map that returns the wrong shape is an error.
+    let fig = plot::WarpedGrid::new(|p: &Points| Ok(p.clone())).title("identity").lines(5).build().unwrap();
+    assert!(fig.svg().contains("identity"));
+    assert!(plot::warped_grid(|p: &Points| Ok(Points::zeros(p.len(), 3))).is_err());
+    assert!(plot::WarpedGrid::new(|p: &Points| Ok(p.clone())).lines(1).build().is_err());
+    // A density histogram integrates to the share of values inside its range.
+    let v: Vec<f64> = (0..1000).map(|i| (i as f64 + 0.5) / 1000.0).collect();
+    let h = plot::histogram_steps(&v, 10, 0.0, 2.0).unwrap();
+    let area: f64 = h[1..h.len() - 1].chunks(2).map(|c| (c[1].0 - c[0].0) * c[0].1).sum();
+    assert!((area - 1.0).abs() < 1e-12, "{area}");
+    assert!(plot::histogram_steps(&v, 0, 0.0, 1.0).is_err());
+    // A batch heatmap gets every cell centre at once, and must return one value per cell.
+    let fig = plot::Heatmap::density(|p: &Points| Ok(p.rows().map(|r| -0.5 * (r[0] * r[0] + r[1] * r[1])).collect()))
+        .bins(20)
+        .build()
+        .unwrap();
+    assert!(fig.svg().contains("<rect"));
+    assert!(plot::Heatmap::batch(|_p: &Points| Ok(vec![0.0; 3])).bins(20).build().is_err());
+}
+
 mod animation {
     use flowmatch::data::{Dataset, EightGaussians};
     use flowmatch::marginal::Marginal;

@@ -45,6 +45,9 @@
 //!
 //! | id | module | points | the student writes |
 //! | --- | --- | --- | --- |
+//! | 7.1.1 | [`affine_log_density`] | 10 | log N(A⁻¹(x − c)) − ln \|det A\| |
+//! | 7.1.2 | [`planar_log_det`] | 10 | ln \|1 + (1 − tanh²(wᵀz + b)) uᵀw\| |
+//! | 7.1.3 | [`affine_coupling`] | 20 | x_B = z_B ⊙ e^s + t and its inverse, log-det ±Σ s |
 //! | 7.3.1 | [`interpolant`] | 10 | x_t = t x₁ + (1 − t) x₀ |
 //! | 7.3.2 | [`condot_velocity`] | 10 | u_t(x_t \| x₀, x₁) = x₁ − x₀ |
 //! | 7.3.3 | [`gaussian_velocity`] | 10 | u_t(x \| z) = (α̇_t − (β̇_t/β_t) α_t) z + (β̇_t/β_t) x |

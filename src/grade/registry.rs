@@ -36,6 +36,9 @@
 macro_rules! for_each_exercise {
     ($then:ident) => {
         $then! {
+            "7.1" 1 affine_log_density "7.1/01_affine_log_density.rs";
+            "7.1" 2 planar_log_det    "7.1/02_planar_log_det.rs";
+            "7.1" 3 affine_coupling   "7.1/03_affine_coupling.rs";
             "7.2" 1 ot_pairing        "7.2/01_ot_pairing.rs";
             "7.2" 2 path_energy       "7.2/02_path_energy.rs";
             "7.2" 3 sort_pairing      "7.2/03_sort_pairing.rs";
@@ -75,6 +78,7 @@ macro_rules! for_each_exercise {
 macro_rules! for_each_quiz {
     ($then:ident) => {
         $then! {
+            "7.1" t7_1;
             "7.2" t7_2;
             "7.3" t7_3;
             "7.4" t7_4;

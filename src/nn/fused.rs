@@ -103,7 +103,7 @@ fn mm(
 
 /// A buffer for the caller to overwrite. Zeroed memory from the allocator is cheap, and it is
 /// first touched by the thread that will use it.
-fn buf(n: usize) -> Vec<f32> {
+pub(super) fn buf(n: usize) -> Vec<f32> {
     vec![0.0; n]
 }
 
@@ -114,7 +114,7 @@ fn data<S: dfdx::shapes::Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
 }
 
 /// `out (p × q) += aᵀ b` for `a (m × p)` and `b (m × q)`: a weight gradient summed over rows.
-fn at_b_acc(a: &[f32], b: &[f32], out: &mut [f32], p: usize, q: usize) {
+pub(super) fn at_b_acc(a: &[f32], b: &[f32], out: &mut [f32], p: usize, q: usize) {
     let m = a.len() / p;
     if p <= THIN {
         act::small_t_times_wide(a, b, out, p);
@@ -124,16 +124,16 @@ fn at_b_acc(a: &[f32], b: &[f32], out: &mut [f32], p: usize, q: usize) {
 }
 
 /// One affine layer's weight `W (o × k)`, its transpose when a thin kernel needs it, and its bias.
-struct Layer {
-    o: usize,
-    k: usize,
-    w: Vec<f32>,
-    wt: Vec<f32>,
-    b: Vec<f32>,
+pub(super) struct Layer {
+    pub(super) o: usize,
+    pub(super) k: usize,
+    pub(super) w: Vec<f32>,
+    pub(super) wt: Vec<f32>,
+    pub(super) b: Vec<f32>,
 }
 
 impl Layer {
-    fn new(w: Vec<f32>, b: Vec<f32>, o: usize, k: usize) -> Self {
+    pub(super) fn new(w: Vec<f32>, b: Vec<f32>, o: usize, k: usize) -> Self {
         let wt = if k <= THIN || o <= THIN { act::transpose(&w, o, k) } else { Vec::new() };
         Layer { o, k, w, wt, b }
     }
@@ -143,7 +143,7 @@ impl Layer {
     }
 
     /// `out (m × o) = inp (m × k) Wᵀ` (no bias). Each output row depends only on its input row.
-    fn fwd(&self, inp: &[f32], out: &mut [f32]) {
+    pub(super) fn fwd(&self, inp: &[f32], out: &mut [f32]) {
         let (o, k) = (self.o, self.k);
         if k <= THIN {
             act::rows_small_times_wide(inp, &self.wt, out, k, false);
@@ -155,7 +155,7 @@ impl Layer {
     }
 
     /// `out (m × k) = g (m × o) W`: the gradient for the layer's input.
-    fn back_input(&self, g: &[f32], out: &mut [f32]) {
+    pub(super) fn back_input(&self, g: &[f32], out: &mut [f32]) {
         let (o, k) = (self.o, self.k);
         if o <= THIN {
             act::rows_small_times_wide(g, &self.w, out, o, false);
@@ -378,7 +378,7 @@ impl GradParts<'_> {
 }
 
 /// Row ranges for splitting a batch of `n` rows over the pool (16-row aligned, for gemm's kernels).
-fn row_parts(n: usize) -> Vec<Range<usize>> {
+pub(super) fn row_parts(n: usize) -> Vec<Range<usize>> {
     // Small batches are not worth a fork-join.
     let parts = if n < 32 { 1 } else { pool::threads() };
     pool::ranges(n, parts, 16)

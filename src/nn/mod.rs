@@ -44,6 +44,8 @@ mod act;
 pub mod checkpoint;
 mod config;
 mod device;
+mod flownet;
+mod flowpass;
 mod fused;
 mod ids;
 mod labels;
@@ -55,6 +57,7 @@ mod pool;
 
 pub use config::{Activation, MlpConfig, TimeEmbedding};
 pub use device::ModelDevice;
+pub use flownet::{FlowLayer, FlowNet, FlowNetConfig};
 pub use layers::MlpNet;
 pub use mlp::{FourierMlp, Mlp};
 pub use net::{Net, NET_DIMS, NET_FOURIER_FEATURES, NET_WIDTHS};

@@ -360,3 +360,31 @@ pub fn lines(series: &[(&str, &[(f64, f64)])], x_label: &str, y_label: &str, log
         .log_x(log_x)
         .build()
 }
+
+/// A density histogram of `values` on `bins` equal cells over `[lo, hi]`, as the vertices of a
+/// step curve for [`Lines`]: each cell's height is count / (n · width), with n counting every
+/// finite value (also those outside the range), so the curve estimates the density and can be
+/// drawn against a closed-form one.
+pub fn histogram_steps(values: &[f64], bins: usize, lo: f64, hi: f64) -> Result<Vec<(f64, f64)>> {
+    check_range("the histogram range", lo, hi)?;
+    crate::numeric::check_count("the number of histogram bins", bins)?;
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    crate::numeric::check_count("the number of finite values to histogram", finite.len())?;
+    let w = (hi - lo) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for v in &finite {
+        if *v >= lo && *v <= hi {
+            counts[(((v - lo) / w) as usize).min(bins - 1)] += 1;
+        }
+    }
+    let norm = finite.len() as f64 * w;
+    let mut out = Vec::with_capacity(2 * bins + 2);
+    out.push((lo, 0.0));
+    for (k, c) in counts.iter().enumerate() {
+        let h = *c as f64 / norm;
+        out.push((lo + k as f64 * w, h));
+        out.push((lo + (k + 1) as f64 * w, h));
+    }
+    out.push((hi, 0.0));
+    Ok(out)
+}

@@ -234,7 +234,7 @@ impl Trainer {
         self.config.optimizer.lr = lr;
         self
     }
-    /// Adam (the default) or AdamW.
+    /// Adam (the default), AdamW or Adam with L2 weight decay.
     pub fn optimizer(mut self, kind: OptimizerKind) -> Self {
         self.config.optimizer.kind = kind;
         self

@@ -20,7 +20,7 @@ macro_rules! exercise_files {
         #[path = "../../../exercises"]
         mod exercises {
             $(
-                #[allow(unused_variables, unused_imports)]
+                #[allow(unused_variables, unused_imports, clippy::type_complexity)]
                 #[path = $file]
                 pub mod $name;
             )*
