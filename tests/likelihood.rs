@@ -305,6 +305,65 @@ fn model_jacobian_matches_finite_differences() {
 }
 
 #[test]
+fn conditional_model_jacobian_and_likelihood_at_a_given_label() {
+    use flowmatch::field::NULL_LABEL;
+    use flowmatch::likelihood::Given;
+    use flowmatch::nn::{Activation, MlpConfig, Net};
+    use flowmatch::VectorField;
+    let n = 12;
+    let x = Points::randn(n, 2, 6) * 2.0;
+    for activation in [Activation::Silu, Activation::Tanh] {
+        let net = Net::conditional_with(2, 64, 3, MlpConfig { activation, seed: 4, ..MlpConfig::default() }).unwrap();
+        let mut log_q = Vec::new();
+        for y in [0, 2, NULL_LABEL] {
+            // J(x, t | y) against central differences of v(·, t | y).
+            let field = Given::new(&net, y).unwrap();
+            let (_, div) = field.divergence(&x, 0.6).unwrap();
+            for (i, &di) in div.iter().enumerate() {
+                let jac = finite_difference_jacobian(&field, x.row(i), 0.6, 1e-2);
+                let scale = 1.0 + jac.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                assert!((di - (jac[0] + jac[3])).abs() < 2e-3 * scale, "{activation:?}, y = {y}: div {di} vs {jac:?}");
+            }
+            // log q(x | y) through the model's Jacobian, and through a closure whose Jacobian is
+            // the finite differences: the labels reach every evaluation of the backward solve.
+            let likelihood = Likelihood::new(Method::Midpoint, 8).unwrap();
+            let fd = with_jacobian(2, |p: &[f64], t: f64| {
+                let v = field.eval(&Points::new(1, 2, p.to_vec()).unwrap(), t).unwrap();
+                (v.row(0).to_vec(), finite_difference_jacobian(&field, p, t, 1e-2))
+            });
+            let ours = likelihood.log_prob(&field, &gauss2(), &x).unwrap().log_p;
+            let want = likelihood.log_prob(&fd, &gauss2(), &x).unwrap().log_p;
+            for (a, b) in ours.iter().zip(&want) {
+                assert!((a - b).abs() < 2e-3 * (1.0 + b.abs()), "{activation:?}, y = {y}: log q {a} vs {b}");
+            }
+            log_q.push(ours);
+        }
+        let gap = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        assert!(gap(&log_q[0], &log_q[1]) > 1e-2, "{activation:?}: log q(x | y) should depend on y");
+        // Without labels, a conditional model's Jacobian is the one at ∅.
+        assert_eq!(
+            net.divergence(&x, 0.6).unwrap(),
+            Given::new(&net, NULL_LABEL).unwrap().divergence(&x, 0.6).unwrap()
+        );
+        // One label per row: row i is the field of class labels[i].
+        let labels: Vec<usize> = (0..n).map(|i| i % 3).collect();
+        let (_, per_row) = Given::per_row(&net, labels.clone()).unwrap().divergence(&x, 0.6).unwrap();
+        for y in 0..3 {
+            let (_, one) = Given::new(&net, y).unwrap().divergence(&x, 0.6).unwrap();
+            for i in (0..n).filter(|&i| labels[i] == y) {
+                assert!((per_row[i] - one[i]).abs() < 1e-9, "{activation:?}: row {i} of class {y}");
+            }
+        }
+    }
+    // Bad labels: a class outside 0..K, a model without classes, a per-row list of another length.
+    let net = Net::conditional(2, 32, 3).unwrap();
+    assert!(matches!(Given::new(&net, 3), Err(Error::InvalidParameter { .. })));
+    assert!(matches!(Given::new(&Net::mlp(2, 32).unwrap(), 0), Err(Error::InvalidParameter { .. })));
+    let short = Given::per_row(&net, vec![0, 1]).unwrap();
+    assert!(matches!(short.divergence(&x, 0.5), Err(Error::ShapeMismatch { .. })));
+}
+
+#[test]
 fn trained_model_nll_is_above_the_entropy() {
     use flowmatch::nn::Net;
     use flowmatch::train::Trainer;

@@ -574,6 +574,22 @@ fn lines_reject_bad_input() {
     assert_eq!(count(fig.svg(), "circle"), 2, "the infinite point is skipped");
 }
 
+#[test]
+fn a_band_is_a_shaded_polygon_with_a_line_through_its_middle() {
+    let euler = [(1.0, 4.0), (10.0, 0.3)];
+    let plain = Lines::new().series("Euler", &euler).log_y(true).build().unwrap();
+    let banded = Lines::new()
+        .series("Euler", &euler)
+        .band("floor", vec![(1.0, 0.5, 0.7), (10.0, 0.5, 0.7)])
+        .log_y(true)
+        .build()
+        .unwrap();
+    assert_svg(&banded);
+    assert_eq!(count(banded.svg(), "polygon"), count(plain.svg(), "polygon") + 1, "one shaded band");
+    assert!(banded.svg().contains(">\nfloor\n<"), "the band is in the legend");
+    assert!(matches!(Lines::new().band("b", vec![(1.0, f64::NAN, 1.0)]).build(), Err(Error::Plot { .. })));
+}
+
 // ---------------------------------------------------------------- gallery
 
 /// Renders every figure into `$TMPDIR/flowmatch-plot-gallery` for a visual check:
@@ -652,6 +668,28 @@ fn gallery() {
         .unwrap()
         .save(dir.join("lines_loglog.svg"))
         .unwrap();
+}
+
+#[test]
+fn warped_grids_histogram_steps_and_batch_heatmaps() {
+    // The identity map draws the grid itself; a map that returns the wrong shape is an error.
+    let fig = plot::WarpedGrid::new(|p: &Points| Ok(p.clone())).title("identity").lines(5).build().unwrap();
+    assert!(fig.svg().contains("identity"));
+    assert!(plot::warped_grid(|p: &Points| Ok(Points::zeros(p.len(), 3))).is_err());
+    assert!(plot::WarpedGrid::new(|p: &Points| Ok(p.clone())).lines(1).build().is_err());
+    // A density histogram integrates to the share of values inside its range.
+    let v: Vec<f64> = (0..1000).map(|i| (i as f64 + 0.5) / 1000.0).collect();
+    let h = plot::histogram_steps(&v, 10, 0.0, 2.0).unwrap();
+    let area: f64 = h[1..h.len() - 1].chunks(2).map(|c| (c[1].0 - c[0].0) * c[0].1).sum();
+    assert!((area - 1.0).abs() < 1e-12, "{area}");
+    assert!(plot::histogram_steps(&v, 0, 0.0, 1.0).is_err());
+    // A batch heatmap gets every cell centre at once, and must return one value per cell.
+    let fig = plot::Heatmap::density(|p: &Points| Ok(p.rows().map(|r| -0.5 * (r[0] * r[0] + r[1] * r[1])).collect()))
+        .bins(20)
+        .build()
+        .unwrap();
+    assert!(fig.svg().contains("<rect"));
+    assert!(plot::Heatmap::batch(|_p: &Points| Ok(vec![0.0; 3])).bins(20).build().is_err());
 }
 
 mod animation {

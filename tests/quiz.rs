@@ -418,13 +418,17 @@ fn parse_reads_options_in_order_and_numbers() {
 // The notebooks end with their quiz; their instructor keys are the library's
 // ---------------------------------------------------------------------------
 
-/// The source notebook of a topic: `notebooks/source/<topic>-*.ipynb`.
+/// The source notebook of a topic: `notebooks/source/<topic>-*.ipynb`, or `<topic>.ipynb` for a
+/// topic named by a word (`guidance`).
 fn topic_notebook(topic: &str) -> PathBuf {
     let dir = repo().join("notebooks/source");
     let found: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{topic}-")))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(&format!("{topic}-")) || name == format!("{topic}.ipynb")
+        })
         .collect();
     assert_eq!(found.len(), 1, "one source notebook for topic {topic}: {found:?}");
     found[0].clone()
@@ -761,6 +765,13 @@ fn the_numbers_in_the_keys_and_explanations_hold() {
     let var = data.covariance().unwrap();
     assert!((var[0] - key("7.4", 4)).abs() < 1e-3 && (var[3] - key("7.4", 4)).abs() < 1e-3, "{var:?}");
     assert!(((var[0] + var[3]).sqrt() - 5.06).abs() < 0.01);
+    // guidance q1 and q2: the combination at w = 2, and Meta's scale 2 as our w = 3.
+    let (vu, vc) = (Points::from_rows(&[[2.0, 1.0]]).unwrap(), Points::from_rows(&[[1.0, 3.0]]).unwrap());
+    assert_eq!(guidance::combine(&vu, &vc, 2.0).unwrap().as_slice(), &[0.0, 5.0]);
+    let meta = [3.0 * 1.0 - 2.0 * 2.0, 3.0 * 3.0 - 2.0 * 1.0];
+    assert_eq!(guidance::combine(&vu, &vc, key("guidance", 2)).unwrap().as_slice(), &meta);
+    // guidance q8: the mean number of null labels in a batch of 256 at p_uncond = 0.2.
+    assert!((256.0 * 0.2 - key("guidance", 8)).abs() < 1e-9);
     // 7.4 q2's explanation: the notebook's trained model at t = 0 and (3, 0) is about (−0.9, 0.3).
     let mut model = Net::mlp(2, 64).unwrap();
     Trainer::new(EightGaussians::torchcfm()).steps(3000).batch_size(256).lr(1e-3).seed(0).train(&mut model).unwrap();

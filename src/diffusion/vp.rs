@@ -24,7 +24,7 @@ use crate::points::Points;
 ///
 /// which, read at s = 1 − t, is x_t = α_t x₁ + σ_t x₀ with the scheduler's α_t
 /// and σ_t: the Flow Matching path of [`VariancePreserving`]. The reverse-time
-/// samplers are in [`super::sample`].
+/// samplers are [`ReverseSde`](super::ReverseSde), [`ProbabilityFlow`](super::ProbabilityFlow) and [`ddim`](super::ddim).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct VpSde {
     scheduler: VariancePreserving,

@@ -41,6 +41,13 @@
 //!   own accumulator ℓ^(j) (the state has d + k columns), so the k estimates
 //!   log p₀(x(0)) + ℓ^(j)(0) give the standard error of their mean, s/√k, per point.
 //!
+//! # Conditional models
+//!
+//! A model conditional on a class y (`Net::conditional`) has one flow per label, and
+//! [`Given`] fixes the label: `log_prob(&Given::new(&model, y)?, …)` is log q(x | y), with
+//! J(x, t | y) = ∂v(x, t | y)/∂x in the divergence ([`ConditionalDivergence`]); y = ∅ gives
+//! the model's unconditional log q(x).
+//!
 //! # Files
 //!
 //! | file | what |
@@ -48,6 +55,7 @@
 //! | `mod.rs` | [`Divergence`] (the contract), [`Likelihood`] (settings), [`LogLikelihood`] (the result) |
 //! | `augmented.rs` | the augmented field (x, ℓ) that the solvers integrate |
 //! | `hutchinson.rs` | [`Probe`], drawing probes, [`quadratic_forms`] and [`hutchinson_divergence`] |
+//! | `given.rs` | [`ConditionalDivergence`] (J at given labels) and [`Given`], a conditional model at fixed labels: log q(x \| y) |
 //! | `fields.rs` | [`Divergence`] for closures with a Jacobian ([`with_jacobian`]) and for [`Marginal`](crate::marginal::Marginal) |
 //!
 //! ```
@@ -76,9 +84,11 @@ use crate::solver::{solve, Method, TimeGrid};
 
 mod augmented;
 mod fields;
+mod given;
 mod hutchinson;
 
 pub use fields::{with_jacobian, WithJacobian};
+pub use given::{ConditionalDivergence, Given};
 pub use hutchinson::{draw_probes, hutchinson_divergence, quadratic_forms, Probe};
 
 /// A vector field whose input Jacobian J = ∂v/∂x is available: what the likelihood needs.

@@ -65,6 +65,20 @@
 //!
 //! (for CondOT: u_t(x) = x/t + ((1 − t)/t) ∇ log p_t(x)).
 //!
+//! # Classes
+//!
+//! When the components are classes y (a mixture whose component k is class k, or a point set
+//! with each point its own class), the data of one class is a single component, so its
+//! marginal velocity is the component's own affine field:
+//!
+//! ```text
+//! u_t(x | y = k) = u_t^k(x),        u_t(x) = Σ_k p(y = k | x_t = x) u_t(x | y = k)      (π_k = p(y = k | x_t = x))
+//! ```
+//!
+//! [`Marginal::class_velocity`] evaluates it, and [`Marginal`] is a [`Model`] whose labels are
+//! the components: the exact conditional model, v(x, t | k) = u_t^k(x) and v(x, t | ∅) = u_t(x),
+//! against which classifier-free guidance is checked (`crate::guidance`).
+//!
 //! # Endpoints and far-away points
 //!
 //! Posterior weights go through log-sum-exp, so a point far from the data
@@ -120,7 +134,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::data::{Dataset, GaussianMixture};
 use crate::error::{Error, Result};
-use crate::field::{Time, VectorField};
+use crate::field::{check_labels, Model, Time, VectorField, NULL_LABEL};
 use crate::numeric::{normalise_weights, shifted_exp, Cholesky, LN_2PI};
 use crate::path::{AffinePath, Scheduler, SchedulerOutput};
 use crate::points::Points;
@@ -368,6 +382,45 @@ impl<S: Scheduler> Marginal<S> {
     /// Errors: as [`Marginal::evaluate`].
     pub fn velocity(&self, x: &Points, t: f64) -> Result<Points> {
         Ok(self.evaluate(x, t)?.velocity)
+    }
+
+    /// The velocity of class k alone, u_t(x | y = k) = u_t^k(x), one row per point: the exact
+    /// marginal velocity of the data restricted to component k,
+    ///
+    /// ```text
+    /// u_t^k(x) = α̇_t m_k + (α̇_t α_t C_k + σ̇_t σ_t I)(α_t² C_k + σ_t² I)⁻¹ (x − α_t m_k)     (a Gaussian component)
+    /// u_t^k(x) = u_t(x | z_k)                                                              (a data point)
+    /// ```
+    ///
+    /// Errors: as [`Marginal::evaluate`], and [`Error::InvalidParameter`] for k ≥ K.
+    pub fn class_velocity(&self, x: &Points, t: f64, k: usize) -> Result<Points> {
+        self.check_query(x, "Marginal::class_velocity")?;
+        let k_count = self.num_components();
+        if k >= k_count {
+            return Err(Error::invalid(
+                format!("class {k} for Marginal::class_velocity"),
+                format!("the data has {k_count} components, so the classes are 0..{k_count}"),
+            ));
+        }
+        let f = self.frame(t)?;
+        let d = self.dim;
+        let mut out = Points::zeros(x.len(), d);
+        let (mut r, mut y, mut mean) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
+        for (xi, oi) in x.rows().zip(out.rows_mut()) {
+            for ((rj, xj), cj) in r.iter_mut().zip(xi).zip(&f.centers[k * d..(k + 1) * d]) {
+                *rj = xj - cj;
+            }
+            if f.chols.is_empty() {
+                y.iter_mut().zip(&r).for_each(|(yj, rj)| *yj = rj * f.inv_var);
+            } else {
+                f.chols[k].solve(&r, &mut y);
+            }
+            self.component_mean(&f, k, &y, &mut mean);
+            for ((o, m), yj) in oi.iter_mut().zip(&mean).zip(&y) {
+                *o = f.c.d_alpha * m + f.c.d_sigma * f.c.sigma * yj;
+            }
+        }
+        Ok(out)
     }
 
     /// The marginal velocity u_t(x) and its Jacobian ∂u_t/∂x at every row: the Jacobians are
@@ -721,6 +774,57 @@ impl<S: Scheduler> VectorField for Marginal<S> {
     /// The marginal velocity u_t(x), as [`Marginal::velocity`] (row by row for one time per row).
     fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
         by_time(x, t, out, "the marginal velocity", |x, t| self.velocity(x, t))
+    }
+}
+
+impl<S: Scheduler> Model for Marginal<S> {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// K: the components are the classes.
+    fn classes(&self) -> Option<usize> {
+        Some(self.num_components())
+    }
+
+    /// The exact conditional model: u_t(x | y = k) ([`Marginal::class_velocity`]) for a row
+    /// labelled k, and the marginal velocity u_t(x) for ∅ (`NULL_LABEL`, or `labels = None`).
+    fn velocity(&self, x: &Points, t: Time<'_>, labels: Option<&[usize]>) -> Result<Points> {
+        let n = x.len();
+        let t = t.rows(n, "the exact conditional model")?;
+        let mut out = Points::zeros(n, x.dim());
+        let Some(labels) = labels else {
+            self.check_query(x, "the exact conditional model")?;
+            self.eval_into(x, t, &mut out)?;
+            return Ok(out);
+        };
+        check_labels(labels, n, self.num_components(), "the exact conditional model")?;
+        let field = |xs: &Points, t: f64, y: usize| match y {
+            NULL_LABEL => self.velocity(xs, t),
+            k => self.class_velocity(xs, t, k),
+        };
+        match t {
+            Time::Same(t) => {
+                // One call per label value, on the rows that carry it.
+                let mut values: Vec<usize> = labels.to_vec();
+                values.sort_unstable();
+                values.dedup();
+                for y in values {
+                    let rows: Vec<usize> = (0..n).filter(|&i| labels[i] == y).collect();
+                    let v = field(&x.select(&rows), t, y)?;
+                    for (j, &i) in rows.iter().enumerate() {
+                        out.row_mut(i).copy_from_slice(v.row(j));
+                    }
+                }
+            }
+            Time::PerRow(ts) => {
+                for (i, (&ti, &y)) in ts.iter().zip(labels).enumerate() {
+                    let v = field(&x.select(&[i]), ti, y)?;
+                    out.row_mut(i).copy_from_slice(v.row(0));
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -128,6 +128,32 @@ fn bias_body(z: &mut [f32], b: &[f32]) {
     }
 }
 
+/// z[r, j] += b[j]; y = max(z, 0) (ReLU, for the coupling conditioners of `flowpass.rs`).
+#[inline(always)]
+fn relu_fwd_body<const FMA: bool>(z: &mut [f32], b: &[f32], y: &mut [f32]) {
+    let o = b.len();
+    for (zr, yr) in z.chunks_exact_mut(o).zip(y.chunks_exact_mut(o)) {
+        for j in 0..o {
+            let p = zr[j] + b[j];
+            zr[j] = p;
+            yr[j] = p.max(0.0);
+        }
+    }
+}
+
+/// In place: g <- g * [z > 0]; also gb[j] += sum_r of it.
+#[inline(always)]
+fn relu_bwd_body<const FMA: bool>(g: &mut [f32], z: &[f32], gb: &mut [f32]) {
+    let o = gb.len();
+    for (gr, zr) in g.chunks_exact_mut(o).zip(z.chunks_exact(o)) {
+        for j in 0..o {
+            let d = if zr[j] > 0.0 { gr[j] } else { 0.0 };
+            gr[j] = d;
+            gb[j] += d;
+        }
+    }
+}
+
 // ---- runtime dispatch -------------------------------------------------------
 
 use crate::numeric::{simd_level as level, SimdLevel as Level};
@@ -158,6 +184,8 @@ dispatch!(silu_fwd_infer, fwd_infer_body, (z: &mut [f32], b: &[f32]));
 dispatch!(silu_bwd, bwd_body, (p: &mut [f32], s: &[f32], g: &[f32], gb: &mut [f32]));
 dispatch!(silu_fwd_deriv, fwd_deriv_body, (z: &mut [f32], b: &[f32], ds: &mut [f32]));
 dispatch!(scale_blocks, scale_blocks_body, (t: &mut [f32], s: &[f32]));
+dispatch!(relu_fwd, relu_fwd_body, (z: &mut [f32], b: &[f32], y: &mut [f32]));
+dispatch!(relu_bwd, relu_bwd_body, (g: &mut [f32], z: &[f32], gb: &mut [f32]));
 
 // ---- thin matmuls (one side has <= 8 columns): cheaper than gemm's packing -------------
 
@@ -290,5 +318,33 @@ mod tests {
             let d = sg * (1.0 + x * (1.0 - sg));
             assert!((p[i] as f64 - d).abs() < 2e-6, "x {x} got {} want {d}", p[i]);
         }
+    }
+}
+
+#[cfg(test)]
+mod relu_tests {
+    use super::*;
+
+    #[test]
+    fn relu_kernels_match_the_definition() {
+        let z0: Vec<f32> = (0..96).map(|i| (i as f32 - 47.5) * 0.37).collect();
+        let b = [0.25f32, -0.5, 1.0];
+        let (mut z, mut y) = (z0.clone(), vec![0.0; 96]);
+        relu_fwd(&mut z, &b, &mut y);
+        for i in 0..96 {
+            let p = z0[i] + b[i % 3];
+            assert_eq!(z[i], p);
+            assert_eq!(y[i], p.max(0.0));
+        }
+        let mut g: Vec<f32> = (0..96).map(|i| 1.0 + i as f32).collect();
+        let mut gb = [0.0f32; 3];
+        relu_bwd(&mut g, &z, &mut gb);
+        let mut want = [0.0f32; 3];
+        for i in 0..96 {
+            let d = if z[i] > 0.0 { 1.0 + i as f32 } else { 0.0 };
+            assert_eq!(g[i], d);
+            want[i % 3] += d;
+        }
+        assert_eq!(gb, want);
     }
 }

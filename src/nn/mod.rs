@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! v_θ(x, t) = W₄ act(W₃ act(W₂ act(W_x x + W_t τ(t) + b₁) + b₂) + b₃) + b₄      (the velocity MLP)
+//! v_θ(x, t | y): E[y] added inside the first act(·), y ∈ {0, …, K − 1, ∅}        (a conditional MLP)
 //! one training step on a batch B:   ℓ(θ) = loss(θ; B),   θ ← Adam(θ, ∇_θ ℓ)
 //! ```
 //!
@@ -18,7 +19,8 @@
 //! | --- | --- |
 //! | `config.rs` | [`Activation`], [`TimeEmbedding`], [`MlpConfig`]: what an MLP is built with |
 //! | `layers.rs` | [`MlpNet`]: the layers as a dfdx module, and the plain dfdx forward graph |
-//! | `mlp.rs` | [`Mlp<D, H, TF>`](Mlp): the typed velocity model (velocity, loss, one Adam step, save/load) |
+//! | `mlp.rs` | [`Mlp<D, H, TF>`](Mlp): the typed velocity model (velocity, loss, one Adam step, save/load), unconditional or conditional on K classes |
+//! | `labels.rs` | class conditioning: a learned vector per class and for the null label ∅, added to the first layer |
 //! | `net.rs` | [`Net`]: an `Mlp` whose shape is chosen at run time, for notebooks |
 //! | `fused.rs`, `act.rs`, `pool.rs` | the fast CPU path: fused Linear + bias + SiLU with its own backward, vectorised SiLU, a fork-join pool |
 //! | `ids.rs` | the tensor-id workaround that lets a model cross notebook cells |
@@ -42,8 +44,11 @@ mod act;
 pub mod checkpoint;
 mod config;
 mod device;
+mod flownet;
+mod flowpass;
 mod fused;
 mod ids;
+mod labels;
 mod layers;
 mod mlp;
 mod net;
@@ -52,6 +57,7 @@ mod pool;
 
 pub use config::{Activation, MlpConfig, TimeEmbedding};
 pub use device::{Device, ModelDevice};
+pub use flownet::{FlowLayer, FlowNet, FlowNetConfig};
 pub use layers::MlpNet;
 pub use mlp::{FourierMlp, Mlp};
 pub use net::{Net, NET_DIMS, NET_FOURIER_FEATURES, NET_WIDTHS};

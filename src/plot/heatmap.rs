@@ -13,8 +13,13 @@ use super::style::{diverging, viridis, Rgb};
 use crate::error::{Error, Result};
 use crate::points::Points;
 
+/// Values of all cell centres at once.
+type BatchFn<'a> = Box<dyn Fn(&Points) -> Result<Vec<f64>> + 'a>;
+
 enum HeatSource<'a> {
     Function(Box<dyn Fn(f64, f64) -> f64 + 'a>),
+    /// All cell centres at once (n × 2 points → one value each); `exp` shows e^value.
+    Batch(BatchFn<'a>, bool),
     Samples(&'a Points),
     Values(&'a [f64]),
 }
@@ -114,6 +119,30 @@ impl<'a> Heatmap<'a> {
         self
     }
 
+    /// Like [`Heatmap::function`], with every cell centre evaluated in one call: `f` takes the
+    /// `bins² × 2` centres and returns one value each (a model's batch evaluation).
+    pub fn batch(f: impl Fn(&Points) -> Result<Vec<f64>> + 'a) -> Self {
+        Heatmap {
+            frame: Frame::default(),
+            source: HeatSource::Batch(Box::new(f), false),
+            bins: 80,
+            color_range: None,
+            cmap: ColorMap::Viridis,
+        }
+    }
+
+    /// A density p = exp(log p) from a batch log-density, e.g. `Heatmap::density(|x| flow.log_prob(x))`:
+    /// like [`Heatmap::batch`], showing e^value.
+    pub fn density(log_p: impl Fn(&Points) -> Result<Vec<f64>> + 'a) -> Self {
+        Heatmap {
+            frame: Frame::default(),
+            source: HeatSource::Batch(Box::new(log_p), true),
+            bins: 80,
+            color_range: None,
+            cmap: ColorMap::Viridis,
+        }
+    }
+
     frame_methods!();
 
     /// Number of cells per axis (1 to [`MAX_HEATMAP_BINS`]).
@@ -169,6 +198,30 @@ impl<'a> Heatmap<'a> {
                 }
                 let (fx, fy) = self.frame.checked_ranges()?;
                 (fx.unwrap_or((-3.0, 3.0)), fy.unwrap_or((-3.0, 3.0)), v.to_vec())
+            }
+            HeatSource::Batch(f, exp) => {
+                let (fx, fy) = self.frame.checked_ranges()?;
+                let (xr, yr) = (fx.unwrap_or((-3.0, 3.0)), fy.unwrap_or((-3.0, 3.0)));
+                let (dx, dy) = ((xr.1 - xr.0) / n as f64, (yr.1 - yr.0) / n as f64);
+                let centres = Points::from_fn(n * n, 2, |k, c| {
+                    if c == 0 {
+                        xr.0 + ((k % n) as f64 + 0.5) * dx
+                    } else {
+                        yr.0 + ((k / n) as f64 + 0.5) * dy
+                    }
+                });
+                let mut v = f(&centres)?;
+                if v.len() != n * n {
+                    return Err(Error::shape(
+                        "the values of a batch heatmap",
+                        format!("{} values, one per cell", n * n),
+                        format!("{}", v.len()),
+                    ));
+                }
+                if *exp {
+                    v.iter_mut().for_each(|a| *a = a.exp());
+                }
+                (xr, yr, v)
             }
         };
         let (lo, hi) = match self.color_range {

@@ -31,7 +31,8 @@
 //! | `quiver` | [`Quiver`], [`quiver`] |
 //! | `trajectories` | [`Trajectories`], [`trajectories`] |
 //! | `time_strip` | [`TimeStrip`], [`time_strip`] |
-//! | `lines` | [`LossCurve`], [`loss_curve`], [`Lines`], [`lines`] |
+//! | `lines` | [`LossCurve`], [`loss_curve`], [`Lines`], [`lines`], [`histogram_steps`] |
+//! | `warp` | [`WarpedGrid`], [`warped_grid`]: where a map of the plane sends a square grid |
 //! | `density` | [`DensityStrip`], [`density_strip`]: p_t at several t from a closed form |
 //! | `animation` | [`Animation`], [`animate`], [`Gif`]: particles moving along a flow, over p_t or the field |
 //! | `raster` | the indexed canvas behind animations: shapes, text in the bundled font, GIF, base64 |
@@ -70,14 +71,16 @@ mod scatter;
 mod style;
 mod time_strip;
 mod trajectories;
+mod warp;
 
 pub use animation::{animate, Animation, DensityPath, Gif, MAX_FRAMES};
 pub use density::{density_strip, DensityStrip};
 pub use figure::{grid, row, Figure, Panels, FIGURE_LOG_ENV};
 pub use heatmap::{heatmap, histogram2d, Heatmap, MAX_HEATMAP_BINS, VECTOR_BINS};
-pub use lines::{lines, loss_curve, Lines, LossCurve};
+pub use lines::{histogram_steps, lines, loss_curve, Lines, LossCurve};
 pub use quiver::{quiver, Quiver, MAX_QUIVER_GRID};
 pub use scatter::{scatter, Scatter};
 pub use style::Rgb;
 pub use time_strip::{time_strip, TimeStrip, MAX_PANELS};
 pub use trajectories::{trajectories, Trajectories};
+pub use warp::{warped_grid, WarpedGrid};

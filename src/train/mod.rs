@@ -205,6 +205,17 @@ impl Trainer {
     pub fn cfm(self, cfm: Cfm) -> Self {
         self.cfm_part("cfm", |c| c.set_cfm(cfm))
     }
+    /// Label dropout with probability `p_uncond` (CFM objective; see
+    /// [`CfmObjective::with_label_dropout`]): every step, each row's label becomes ∅ with
+    /// probability `p_uncond`. A value outside [0, 1] is reported by [`Trainer::train`].
+    pub fn label_dropout(self, p_uncond: f64) -> Self {
+        let mut bad = None;
+        let mut this = self.cfm_part("label_dropout", |c| bad = c.set_label_dropout(p_uncond).err());
+        if bad.is_some() {
+            this.misuse = bad;
+        }
+        this
+    }
     /// Replaces all settings at once.
     pub fn config(mut self, config: TrainConfig) -> Self {
         self.config = config;
@@ -225,7 +236,7 @@ impl Trainer {
         self.config.optimizer.lr = lr;
         self
     }
-    /// Adam (the default) or AdamW.
+    /// Adam (the default), AdamW or Adam with L2 weight decay.
     pub fn optimizer(mut self, kind: OptimizerKind) -> Self {
         self.config.optimizer.kind = kind;
         self

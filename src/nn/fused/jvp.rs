@@ -2,7 +2,7 @@
 //! differentiation): the input gradient that exact likelihoods need.
 //!
 //! ```text
-//! z₁ = W_x x + W_t τ(t) + b₁,   h₁ = silu(z₁)          ż₁ = W_x u,   ḣ₁ = silu'(z₁) ⊙ ż₁
+//! z₁ = W_x x + W_t τ(t) + E[y] + b₁,   h₁ = silu(z₁)   ż₁ = W_x u,   ḣ₁ = silu'(z₁) ⊙ ż₁
 //! z₂ = W₂ h₁ + b₂,            h₂ = silu(z₂)          ż₂ = W₂ ḣ₁,   ḣ₂ = silu'(z₂) ⊙ ż₂
 //! z₃ = W₃ h₂ + b₃,            h₃ = silu(z₃)          ż₃ = W₃ ḣ₂,   ḣ₃ = silu'(z₃) ⊙ ż₃
 //! v  = W₄ h₃ + b₄                                     v̇  = W₄ ḣ₃ = (∂v/∂x) u
@@ -15,8 +15,12 @@
 //! first, then the rows of each tangent. The divergence ∇·v = tr ∂v/∂x takes the d unit
 //! vectors as tangents (`e_j` enters as the column j of W_x) and keeps the j-th coordinate
 //! of tangent j; a Hutchinson probe ε keeps the whole product J ε.
+//!
+//! A conditional model's label vector E[y] (the row of y, or of ∅, in its label table) is a
+//! constant of x: it moves the point's pre-activation z₁, so J(x, t | y) depends on y through
+//! silu'(z₁), but a tangent gets no share of it. It enters the points' rows only.
 
-use super::{act, pool, Frozen, TimePart, SCRATCH};
+use super::{act, add_rows, pool, Embed, Frozen, TimePart, SCRATCH};
 
 /// Rows of points per chunk of a Jacobian-vector product: with T tangents a chunk holds
 /// (1 + T)·m rows, so m shrinks as T grows to keep the activations in L2.
@@ -50,10 +54,19 @@ impl Tangents<'_> {
 }
 
 impl Frozen {
-    /// `v (n × D) = v(x, t)` and, in `out`, the divergence (for [`Tangents::Basis`], n numbers)
+    /// `v (n × D) = v(x, t | y)` (with the label vectors of `embed`, one row per point, for a
+    /// conditional model) and, in `out`, the divergence (for [`Tangents::Basis`], n numbers)
     /// or the products J ε_j (for [`Tangents::Probes`], n × k × D numbers), in chunks spread over
     /// the worker threads. Each chunk is computed the same way whatever the thread count.
-    pub(crate) fn eval_tangents(&self, x: &[f64], t: f64, tangents: Tangents<'_>, v: &mut [f64], out: &mut [f64]) {
+    pub(crate) fn eval_tangents(
+        &self,
+        x: &[f64],
+        t: f64,
+        embed: Option<Embed<'_>>,
+        tangents: Tangents<'_>,
+        v: &mut [f64],
+        out: &mut [f64],
+    ) {
         let (d, tf, h) = (self.w.d, self.w.tf, self.w.h);
         let n = x.len() / d;
         let k = tangents.count(d);
@@ -62,6 +75,9 @@ impl Frozen {
         assert_eq!(out.len(), n * width);
         if let Tangents::Probes(p) = tangents {
             assert!(p.iter().all(|e| e.len() == n * d), "every probe holds one direction per point");
+        }
+        if let Some(e) = embed {
+            assert_eq!(e.rows.len(), n, "one label row per point");
         }
         let mut shared = vec![0.0f32; h];
         self.w.t_in.fwd(&self.emb.features(&[t], tf), &mut shared);
@@ -82,7 +98,8 @@ impl Frozen {
                     Err(_) => &mut own,
                 };
                 let rows = (1 + k) * m;
-                let need = 2 * rows * h + m * h + m * d + rows * d;
+                let labelled = if embed.is_some() { m * h } else { 0 };
+                let need = 2 * rows * h + m * h + m * d + rows * d + labelled;
                 if scratch.len() < need {
                     scratch.resize(need, 0.0);
                 }
@@ -90,14 +107,26 @@ impl Frozen {
                 let (b, rest) = rest.split_at_mut(rows * h);
                 let (ds, rest) = rest.split_at_mut(m * h);
                 let (xf, rest) = rest.split_at_mut(m * d);
-                let vf = &mut rest[..rows * d];
+                let (vf, rest) = rest.split_at_mut(rows * d);
+                let tp = &mut rest[..labelled];
                 let r0 = *r0;
                 for (f, x) in xf.iter_mut().zip(&x[r0 * d..(r0 + m) * d]) {
                     *f = *x as f32;
                 }
                 // First layer: the points' pre-activations, then each tangent's W_x u.
                 let (a0, at) = a.split_at_mut(m * h);
-                self.w.first_pre(xf, TimePart::Shared(&shared), a0);
+                let time = match embed {
+                    None => TimePart::Shared(&shared),
+                    Some(e) => {
+                        // W_t τ(t) + E[y_i] on every row: the label vectors are constants of x.
+                        for row in tp.chunks_exact_mut(h) {
+                            row.copy_from_slice(&shared);
+                        }
+                        add_rows(tp, e.table, &e.rows[r0..r0 + m], h);
+                        TimePart::PerRow(tp)
+                    }
+                };
+                self.w.first_pre(xf, time, a0);
                 match tangents {
                     Tangents::Basis => {
                         // W_x e_j is the column j of W_x (H × D row-major), the same for every row.

@@ -1,4 +1,4 @@
-//! Exercise 7.4.2 · 10 points: one Euler step.
+//! Exercise 7.4.3 · 10 points: one Euler step.
 //!
 //! Sampling a flow model means solving the ODE dx/dt = u_t(x). Euler's method
 //! assumes the velocity stays what it is at the start of a step of length h:

@@ -1,4 +1,4 @@
-//! Exercise 7.4.4 · 20 points: one Conditional Flow Matching training step.
+//! Exercise 7.4.2 · 20 points: one Conditional Flow Matching training step.
 //!
 //! This is the body of the training loop. Given a batch of noise points x0,
 //! data points x1 (paired row by row) and one time per row, build the CondOT
