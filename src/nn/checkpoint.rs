@@ -13,7 +13,7 @@ use dfdx::nn::tensor_collection::{
     RecursiveWalker, ScalarOptions, TensorCollection, TensorOptions, TensorVisitor, ViewTensorName, ViewTensorRef,
 };
 use dfdx::nn::LoadFromSafetensors;
-use dfdx::prelude::{Shape, Tensor};
+use dfdx::prelude::{Gradients, Shape, Tensor};
 use dfdx::tensor_ops::Device;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -86,10 +86,13 @@ pub fn write_atomically(
 /// One named tensor of a module: (name, shape, f32 values in row-major order).
 pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
 
-/// Collects a module's tensors.
-struct Collect(Vec<NamedTensor>);
+/// Collects a module's tensors, or their gradients in `grads`.
+struct Collect<'g, D: Device<f32>> {
+    out: Vec<NamedTensor>,
+    grads: Option<&'g Gradients<f32, D>>,
+}
 
-impl<D: Device<f32>> TensorVisitor<f32, D> for Collect {
+impl<D: Device<f32>> TensorVisitor<f32, D> for Collect<'_, D> {
     type Viewer = (ViewTensorRef, ViewTensorName);
     type Err = Error;
     type E2 = f32;
@@ -102,7 +105,11 @@ impl<D: Device<f32>> TensorVisitor<f32, D> for Collect {
     ) -> Result<Option<Tensor<S, f32, D>>> {
         use dfdx::prelude::HasShape;
         let shape: Vec<usize> = t.shape().concrete().into_iter().collect();
-        self.0.push((name, shape, t.as_vec()));
+        let values = match self.grads {
+            Some(grads) => grads.get(t).as_vec(),
+            None => t.as_vec(),
+        };
+        self.out.push((name, shape, values));
         Ok(None)
     }
 
@@ -113,9 +120,20 @@ impl<D: Device<f32>> TensorVisitor<f32, D> for Collect {
 
 /// The named tensors of a dfdx module, in visiting order.
 pub fn module_tensors<M: TensorCollection<f32, D>, D: Device<f32>>(module: &M) -> Result<Vec<NamedTensor>> {
-    let mut c = Collect(Vec::new());
+    let mut c = Collect { out: Vec::new(), grads: None };
     M::iter_tensors(&mut RecursiveWalker { m: (module, String::new()), f: &mut c })?;
-    Ok(c.0)
+    Ok(c.out)
+}
+
+/// The gradient of every tensor of a dfdx module in `grads` (which must hold one for each), named
+/// and ordered as [`module_tensors`] names and orders the tensors.
+pub(crate) fn module_gradients<M: TensorCollection<f32, D>, D: Device<f32>>(
+    module: &M,
+    grads: &Gradients<f32, D>,
+) -> Result<Vec<NamedTensor>> {
+    let mut c = Collect { out: Vec::new(), grads: Some(grads) };
+    M::iter_tensors(&mut RecursiveWalker { m: (module, String::new()), f: &mut c })?;
+    Ok(c.out)
 }
 
 /// Saves a dfdx module's weights and `meta` to `path` as one safetensors file, atomically.

@@ -14,9 +14,9 @@
 //! `fused.rs`; other activations and devices use the plain dfdx graph of `layers.rs`.
 //! Every method that touches dfdx first syncs the calling cell's tensor ids (`ids.rs`).
 
-use super::checkpoint::{self, CheckpointMeta};
+use super::checkpoint::{self, CheckpointMeta, NamedTensor};
 use super::config::{Activation, MlpConfig, TimeEmbedding};
-use super::device::{dev_err, ModelDevice};
+use super::device::{dev_err, Device, ModelDevice};
 use super::fused::{self, Embed, Frozen};
 use super::ids::{advance_ids_past, tensor_id};
 use super::labels::{self, GradSink, LabelTable};
@@ -28,11 +28,11 @@ use crate::field::{Model, Time, VectorField};
 use crate::loss::{mse, Batch};
 use crate::path::PathSample;
 use crate::points::Points;
-use dfdx::nn::{BuildModule, ZeroGrads};
+use dfdx::nn::{BuildModule, ToDevice, ZeroGrads};
 use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::{Const, Gradients, OwnedTape, Rank0, SplitTape, Tensor, Trace};
 use dfdx::tensor::Cpu;
-use dfdx::tensor_ops::Device;
+use dfdx::tensor_ops::Device as DfdxDevice;
 use std::any::Any;
 use std::sync::OnceLock;
 
@@ -49,6 +49,8 @@ pub struct Mlp<const D: usize, const H: usize, const TF: usize = 1, Dev: ModelDe
     net: MlpNet<D, H, TF, f32, Dev>,
     config: MlpConfig,
     dev: Dev,
+    /// Which device `dev` is (the CPU, or which GPU).
+    place: Device,
     /// Every parameter's dfdx id is below this one.
     id_watermark: usize,
     opt: Option<(OptimizerKind, MlpAdam<D, H, TF, Dev>)>,
@@ -72,19 +74,83 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
         Self::check_shapes(&config)?;
         let dev = Dev::seeded(config.seed)?;
         let net = MlpNet::<D, H, TF, f32, Dev>::try_build(&dev).map_err(dev_err)?;
+        Self::assemble(net, config, dev, Dev::DEFAULT, 0)
+    }
+
+    fn assemble(
+        net: MlpNet<D, H, TF, f32, Dev>,
+        config: MlpConfig,
+        dev: Dev,
+        place: Device,
+        steps: usize,
+    ) -> Result<Self> {
         let mut model = Mlp {
             net,
             config,
             dev,
+            place,
             id_watermark: 0,
             opt: None,
             grads: None,
-            steps: 0,
+            steps,
             frozen: OnceLock::new(),
             labels: None,
         };
         model.id_watermark = model.probe_id()?;
         Ok(model)
+    }
+
+    /// A copy of this model on `device` (of type `Dev2`: `Cpu`, or `Cuda` with the `cuda` feature),
+    /// with the same weights, configuration and step count; the copy starts with a fresh optimiser.
+    pub fn to_device<Dev2: ModelDevice>(&self, device: Device) -> Result<Mlp<D, H, TF, Dev2>> {
+        self.sync_ids()?;
+        let dev = Dev2::create(device, self.config.seed)?;
+        let net = self.net.try_to_device(&dev).map_err(dev_err)?;
+        let mut moved = Mlp::assemble(net, self.config.clone(), dev, device, self.steps)?;
+        moved.labels = self.labels.clone(); // the label vectors live on the host, whatever the device
+        Ok(moved)
+    }
+
+    /// Which device the model lives on.
+    pub fn placement(&self) -> Device {
+        self.place
+    }
+
+    /// Every weight and bias, named as in checkpoints (`hidden1.weight`), with its shape and values.
+    pub fn parameters(&self) -> Result<Vec<NamedTensor>> {
+        self.sync_ids()?;
+        checkpoint::module_tensors(&self.net)
+    }
+
+    /// The loss on a regression batch and its gradient ∇_θ L with respect to every parameter (named
+    /// and ordered as [`Mlp::parameters`]), computed as a training step computes them (on the CPU
+    /// with SiLU, through the fused path), without updating the weights. A conditional model uses
+    /// the batch's labels; the gradient of its label vectors is not among the returned tensors.
+    pub fn gradients(&mut self, batch: &PathSample) -> Result<(f64, Vec<NamedTensor>)> {
+        batch.validate(D)?;
+        let rows = match self.batch_labels(batch)? {
+            Some(l) => self.label_rows(Some(l), batch.len())?,
+            None => None,
+        };
+        self.sync_ids()?;
+        if self.config.activation == Activation::Silu {
+            if let Some(cpu) = (self as &mut dyn Any).downcast_mut::<Mlp<D, H, TF, Cpu>>() {
+                let (loss, _label_grads) = cpu.fast_loss(batch, rows)?;
+                return cpu.backprop(loss);
+            }
+        }
+        let (loss, _label_grads) = self.generic_loss(batch, rows)?;
+        self.backprop(loss)
+    }
+
+    fn backprop(&mut self, loss: Tensor<Rank0, f32, Dev, OwnedTape<f32, Dev>>) -> Result<(f64, Vec<NamedTensor>)> {
+        use dfdx::tensor_ops::Backward;
+        let value = loss.as_vec()[0] as f64;
+        let mut grads = loss.try_backward().map_err(dev_err)?;
+        let named = checkpoint::module_gradients(&self.net, &grads);
+        self.net.try_zero_grads(&mut grads).map_err(dev_err)?;
+        self.grads = Some(grads);
+        Ok((value, named?))
     }
 
     /// A conditional model v_θ(x, t | y) with `classes` classes K ≥ 1: the layers of
@@ -468,7 +534,7 @@ fn tapped_label_rows<const H: usize, Dev: ModelDevice>(
 }
 
 /// `mean((pred − target)²)` with the tape of `pred`.
-fn mse_on_tape<const D: usize, Dev: Device<f32>>(
+fn mse_on_tape<const D: usize, Dev: DfdxDevice<f32>>(
     pred: Rows<D, Dev, OwnedTape<f32, Dev>>,
     target: Rows<D, Dev, dfdx::tensor::NoneTape>,
 ) -> Result<LossOnTape<Dev>> {
@@ -559,13 +625,17 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Trainabl
         self.steps
     }
 
+    fn device(&self) -> Device {
+        self.place
+    }
+
     fn save_checkpoint(&self, path: &std::path::Path, training: Option<serde_json::Value>) -> Result<()> {
         self.save_with(path, training)
     }
 }
 
 /// The path sample inside a regression batch, or an error naming the batch kind a velocity model cannot use.
-fn regression(batch: &Batch) -> Result<&PathSample> {
+pub(crate) fn regression(batch: &Batch) -> Result<&PathSample> {
     match batch {
         Batch::Regression(s) => Ok(s),
         other => Err(Error::invalid(
@@ -586,6 +656,7 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Clone fo
             net: self.net.clone(),
             config: self.config.clone(),
             dev: self.dev.clone(),
+            place: self.place,
             id_watermark: self.id_watermark,
             opt: None,
             grads: None,

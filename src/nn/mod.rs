@@ -26,7 +26,7 @@
 //! | `ids.rs` | the tensor-id workaround that lets a model cross notebook cells |
 //! | `optim.rs` | [`OptimizerConfig`]: Adam or AdamW and the learning rate |
 //! | [`checkpoint`] | weights + configuration in one safetensors file, written atomically |
-//! | `device.rs` | [`ModelDevice`]: the CPU, or CUDA with the `cuda` feature |
+//! | `device.rs` | [`Device`] (`cpu`, `cuda:k`: the plain choice, parsed from a string) and [`ModelDevice`], the dfdx device behind it; CUDA with the `cuda` feature |
 //!
 //! ## Speed
 //! On the CPU ([`Cpu`](dfdx::tensor::Cpu)) with SiLU (the default), training and sampling take a
@@ -56,7 +56,7 @@ mod optim;
 mod pool;
 
 pub use config::{Activation, MlpConfig, TimeEmbedding};
-pub use device::ModelDevice;
+pub use device::{Device, ModelDevice};
 pub use flownet::{FlowLayer, FlowNet, FlowNetConfig};
 pub use layers::MlpNet;
 pub use mlp::{FourierMlp, Mlp};
@@ -89,4 +89,20 @@ pub trait TrainableModel {
     fn steps_trained(&self) -> usize;
     /// Saves weights and configuration to `path` atomically, recording `training` (JSON) in the file.
     fn save_checkpoint(&self, path: &std::path::Path, training: Option<serde_json::Value>) -> Result<()>;
+    /// The device the model computes on (the CPU unless the model says otherwise).
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+    /// Moves the model to `device`, keeping its weights (a [`Net`] can; by default a model
+    /// stays where it is, and asking for another device is an error).
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        if device == self.device() {
+            return Ok(());
+        }
+        device.check_available()?;
+        Err(crate::Error::invalid(
+            "device",
+            format!("this model lives on {} and cannot move to {device}; use nn::Net, which can", self.device()),
+        ))
+    }
 }

@@ -5,13 +5,17 @@
 //! Net::conditional(d, h, K) = Mlp::<d, h>::conditional(·, K)               (v(x, t | y), y ∈ 0..K or ∅)
 //! ```
 //!
+//! `Net::mlp(2, 256)?.on(Device::Cuda(0))` is the same model on a GPU (with the `cuda` feature): the
+//! weights are built on the CPU from the seed and copied, so both devices start from the same θ.
+//!
 //! It is not generic, so a notebook cell that trains it runs code compiled (optimised)
 //! with the library whatever the cell's optimisation level, and its methods are
 //! inherent: a cell calls `model.num_params()` without importing a trait.
 
-use super::checkpoint;
+use super::checkpoint::{self, NamedTensor};
 use super::config::{MlpConfig, TimeEmbedding};
-use super::mlp::Mlp;
+use super::device::{Device, ModelDevice};
+use super::mlp::{regression, Mlp};
 use super::optim::OptimizerConfig;
 use super::TrainableModel;
 use crate::error::{Error, Result};
@@ -27,9 +31,12 @@ trait NetModel: TrainableModel + ConditionalDivergence {
     fn describe(&self) -> String;
     fn mlp_config(&self) -> &MlpConfig;
     fn hidden(&self) -> usize;
+    fn moved(&self, device: Device) -> Result<Box<dyn NetModel>>;
+    fn parameters(&self) -> Result<Vec<NamedTensor>>;
+    fn gradients(&mut self, batch: &Batch) -> Result<(f64, Vec<NamedTensor>)>;
 }
 
-impl<const D: usize, const H: usize, const TF: usize> NetModel for Mlp<D, H, TF, Cpu> {
+impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> NetModel for Mlp<D, H, TF, Dev> {
     fn clone_box(&self) -> Box<dyn NetModel> {
         Box::new(self.clone())
     }
@@ -41,6 +48,21 @@ impl<const D: usize, const H: usize, const TF: usize> NetModel for Mlp<D, H, TF,
     }
     fn hidden(&self) -> usize {
         H
+    }
+    fn moved(&self, device: Device) -> Result<Box<dyn NetModel>> {
+        match device {
+            Device::Cpu => Ok(Box::new(self.to_device::<Cpu>(device)?)),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(_) => Ok(Box::new(self.to_device::<dfdx::tensor::Cuda>(device)?)),
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(_) => Err(super::device::cuda_not_built(device)),
+        }
+    }
+    fn parameters(&self) -> Result<Vec<NamedTensor>> {
+        Mlp::parameters(self)
+    }
+    fn gradients(&mut self, batch: &Batch) -> Result<(f64, Vec<NamedTensor>)> {
+        Mlp::gradients(self, regression(batch)?)
     }
 }
 
@@ -124,6 +146,41 @@ impl Net {
                  width in {NET_WIDTHS:?}, or use the typed model Mlp::<D, H>"
             ),
         )
+    }
+
+    /// The same model on `device`: `Net::mlp(2, 256)?.on(Device::Cuda(0))?`. See [`Net::to_device`].
+    pub fn on(mut self, device: Device) -> Result<Net> {
+        self.to_device(device)?;
+        Ok(self)
+    }
+
+    /// Moves the model to `device` (the CPU, or a GPU with the `cuda` feature), keeping its weights,
+    /// configuration and step count; the optimiser's moments start afresh, as after
+    /// [`Net::reset_optimizer`]. Nothing happens if it is there already.
+    ///
+    /// Errors: without the `cuda` feature, a GPU is an error naming the feature; with it, a machine
+    /// without a CUDA driver or with no GPU of that number is an error saying so.
+    pub fn to_device(&mut self, device: Device) -> Result<()> {
+        if device != self.device() {
+            self.inner = self.inner.moved(device)?;
+        }
+        Ok(())
+    }
+
+    /// The device the model computes on.
+    pub fn device(&self) -> Device {
+        TrainableModel::device(&*self.inner)
+    }
+
+    /// Every weight and bias, named as in checkpoints (`hidden1.weight`), with its shape and values.
+    pub fn parameters(&self) -> Result<Vec<NamedTensor>> {
+        self.inner.parameters()
+    }
+
+    /// The loss on a regression batch and its gradient with respect to every parameter (named and
+    /// ordered as [`Net::parameters`]), as a training step computes them, without updating.
+    pub fn gradients(&mut self, batch: &Batch) -> Result<(f64, Vec<NamedTensor>)> {
+        self.inner.gradients(batch)
     }
 
     /// Loads a checkpoint written by [`Net::save`] or [`Mlp::save`], conditional or not (a
@@ -235,6 +292,12 @@ impl TrainableModel for Net {
     }
     fn save_checkpoint(&self, path: &std::path::Path, training: Option<serde_json::Value>) -> Result<()> {
         self.inner.save_checkpoint(path, training)
+    }
+    fn device(&self) -> Device {
+        Net::device(self)
+    }
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        Net::to_device(self, device)
     }
 }
 

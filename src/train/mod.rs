@@ -21,7 +21,7 @@ use crate::coupling::Coupling;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::loss::{Cfm, CfmMethod, CfmObjective, Objective};
-use crate::nn::{OptimizerConfig, OptimizerKind, TrainableModel};
+use crate::nn::{Device, OptimizerConfig, OptimizerKind, TrainableModel};
 use progress::ProgressLine;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -136,6 +136,8 @@ pub struct Trainer {
     problem: Problem,
     config: TrainConfig,
     checkpoint: Option<(std::path::PathBuf, usize)>,
+    /// The device to train on, when one was asked for (else the model's own).
+    device: Option<Device>,
     /// A builder method that did not apply (reported by [`Trainer::train`]).
     misuse: Option<Error>,
 }
@@ -152,7 +154,7 @@ impl Trainer {
     }
 
     fn with_problem(problem: Problem) -> Self {
-        Trainer { problem, config: TrainConfig::default(), checkpoint: None, misuse: None }
+        Trainer { problem, config: TrainConfig::default(), checkpoint: None, device: None, misuse: None }
     }
 
     /// Replaces the objective (the CFM objective by default) with `objective`.
@@ -249,6 +251,13 @@ impl Trainer {
         self.config.progress = progress;
         self
     }
+    /// Trains on `device`: the model is moved there first (keeping its weights) and stays there,
+    /// so sampling it afterwards runs there too. Without this, the model trains where it lives
+    /// (the CPU unless it was moved). A GPU needs the `cuda` feature (see [`Device`]).
+    pub fn device(mut self, device: Device) -> Self {
+        self.device = Some(device);
+        self
+    }
     /// Saves a checkpoint to `path` every `every` steps and at the end.
     pub fn checkpoint_every(mut self, every: usize, path: impl Into<std::path::PathBuf>) -> Self {
         self.checkpoint = Some((path.into(), every.max(1)));
@@ -305,6 +314,9 @@ impl Trainer {
             return Err(e.clone());
         }
         self.config.validate()?;
+        if let Some(device) = self.device {
+            model.to_device(device)?;
+        }
         let objective = self.problem.objective();
         objective.check_model_dim(model.dim())?;
         let first_step = model.steps_trained();
