@@ -16,6 +16,8 @@
 //! batch), `sinkhorn` (pairs drawn from the entropic plan, ε = 0.5). The last
 //! three lines are `w2_floor: X`, `w2: Y` and `npe: Z`.
 
+mod common;
+
 use flowmatch::data::{Dataset, EightGaussians, Moons, StandardGaussian};
 use flowmatch::loss::CfmMethod;
 use flowmatch::metrics::{normalized_path_energy, w2};
@@ -65,17 +67,7 @@ fn parse() -> Result<Args, String> {
 }
 
 fn main() {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(&args) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    common::main_with(parse, run);
 }
 
 /// The (source, target) pair of a task.

@@ -14,6 +14,8 @@
 //! mixture density; `gap` = nll − entropy, an estimate of KL(p ‖ q) ≥ 0. The last lines are
 //! `entropy`, `gap`, `nll` and `train_steps_per_s`, as in the normflows yardstick.
 
+mod common;
+
 use flowmatch::data::{Dataset, EightGaussians, StandardGaussian};
 use flowmatch::likelihood::Likelihood;
 use flowmatch::loss::Cfm;
@@ -50,17 +52,7 @@ fn parse() -> Result<Args, String> {
 }
 
 fn main() {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(&args) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    common::main_with(parse, run);
 }
 
 fn run(a: &Args) -> flowmatch::Result<()> {

@@ -25,6 +25,8 @@
 //! largest NFE) and the smallest NFE within 10 % of that limit; then the training time
 //! per step of each model, their ratio, and the time to draw one batch of each objective.
 
+mod common;
+
 use flowmatch::data::{Dataset, EightGaussians, Moons, StandardGaussian};
 use flowmatch::diffusion::{Comparison, EpsMatching, Predictor, VpSde};
 use flowmatch::loss::Cfm;
@@ -63,17 +65,7 @@ fn parse() -> std::result::Result<Args, String> {
 }
 
 fn main() {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(&args) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    common::main_with(parse, run);
 }
 
 fn target(name: &str) -> Result<Box<dyn Dataset>> {

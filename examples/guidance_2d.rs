@@ -17,6 +17,8 @@
 //! draws) and the spread ratio (diversity: tr Cov of the samples over tr Cov of the class).
 //! The last lines are `key: value` pairs, the very last `mode_accuracy_w3: X`.
 
+mod common;
+
 use flowmatch::data::{Dataset, EightGaussians, Moons};
 use flowmatch::guidance::{sweep, SweepSettings};
 use flowmatch::nn::{MlpConfig, Net};
@@ -50,17 +52,7 @@ fn parse() -> Result<Args, String> {
 }
 
 fn main() {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(&args) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    common::main_with(parse, run);
 }
 
 fn dataset(task: &str) -> flowmatch::Result<Box<dyn Dataset>> {
