@@ -7,8 +7,8 @@
 # It finds the machine's CUDA 13 libraries (the wheels under its Python) and driver, recreates
 # the paths dfdx baked into the binaries, checks every library and symbol, compiles dfdx's
 # run-time kernels with the machine's NVRTC, runs the CUDA tests (normal and --ignored), then
-# the benchmark on the GPU (where bench_cfm has --device) and on the CPU, and PyTorch on the same
-# GPU. Logs go to $OUT: run.log (everything), tests.log, bench.log, summary.txt. It stops
+# the benchmark on the GPU (where bench_cfm has --device) and on the CPU, PyTorch on the same
+# GPU, and notebook 7.4's training cell (notebook_train) on the GPU and the CPU. Logs go to $OUT: run.log (everything), tests.log, bench.log, summary.txt. It stops
 # starting new work once FLOWMATCH_GPU_BUDGET_S seconds (default 540) have passed.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -138,6 +138,22 @@ cpu_dev=()
 [ $HAS_DEVICE = 1 ] && cpu_dev=(--device cpu)
 bench ours_cpu_256 90 "$B" "${cpu_dev[@]}" --batch 256
 bench ours_cpu_4096 150 "$B" "${cpu_dev[@]}" --batch 4096 --steps 200
+# The training cell of notebook 7.4 (Net::mlp(2, 64), 3000 steps at batch 256), timed whole.
+NB=$PKG/bin/notebook_train
+cell() { # KEY DEVICE
+  local log="$OUT/cell.$1.tmp"
+  run_capped 120 "$log" "$NB" --device "$2" || fail "notebook cell on $2"
+  cat "$log" >>"$OUT/bench.log"
+  R[$1.cell]=$(rate cell_seconds "$log")
+  R[$1.steps]=$(rate train_seconds "$log")
+  rm -f "$log"
+}
+if [ -x "$NB" ]; then
+  cell cell_gpu cuda
+  cell cell_cpu cpu
+else
+  echo "no notebook_train in the package: rebuild with scripts/cuda-build.sh" | tee -a "$OUT/bench.log"
+fi
 
 step "summary"
 {
@@ -152,6 +168,7 @@ step "summary"
   for b in 256 4096; do
     echo "ours/PyTorch on the GPU, batch $b: train $(ratio "${R[ours_gpu_$b.train]:-}" "${R[torch_gpu_$b.train]:-}"), sample $(ratio "${R[ours_gpu_$b.sample]:-}" "${R[torch_gpu_$b.sample]:-}")"
   done
+  echo "notebook 7.4 training cell (Net::mlp(2, 64), 3000 steps, batch 256): GPU ${R[cell_gpu.cell]:--} s (steps alone ${R[cell_gpu.steps]:--} s), CPU ${R[cell_cpu.cell]:--} s; CPU/GPU time $(ratio "${R[cell_cpu.cell]:-}" "${R[cell_gpu.cell]:-}")"
   echo "test results:"
   grep -E '^test result|^\$ ' "$OUT/tests.log" | sed 's/^/  /'
   if [ ${#FAILS[@]} -eq 0 ]; then echo "all steps passed"; else printf 'FAILED: %s\n' "${FAILS[@]}"; fi

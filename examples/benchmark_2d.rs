@@ -1,20 +1,28 @@
 //! TorchCFM's two-dimensional quality protocol, on flowmatch.
 //!
 //! ```text
-//! cargo run --release --example benchmark_2d -- --task <8gaussians|moons|moons-8gaussians> --method icfm [--seed N]
+//! cargo run --release --example benchmark_2d -- --task <8gaussians|moons|moons-8gaussians> \
+//!     --method <icfm|otcfm|sinkhorn> [--seed N] [--steps N] [--activation silu|relu|tanh|gelu]
 //! ```
 //!
 //! Protocol (mirrors `shared/bench/torchcfm_2d.py`): an MLP with three hidden layers of
-//! width 64, batch 512, 20 000 Adam steps at lr 1e-3, I-CFM with σ = 0.1, then 1 000
-//! samples by 20 Euler steps, and W2 by exact optimal transport against 1 000 fresh
-//! target points. `w2_floor` is the W2 between two fresh target samples of the same
-//! size: read every W2 against it. The last two lines are `w2_floor: X` and `w2: Y`.
+//! width 64, batch 512, 20 000 Adam steps at lr 1e-3, σ = 0.1, then 1 000 samples by
+//! 20 Euler steps, and W2 by exact optimal transport against 1 000 fresh target
+//! points. `w2_floor` is the W2 between two fresh target samples of the same size:
+//! read every W2 against it. `npe` is the normalised path energy of the 20-step
+//! Euler paths, |PE − W2²(x₀, y)| / W2²(x₀, y) against a third fresh target sample
+//! (`metrics::normalized_path_energy`, as the yardstick computes it). Methods:
+//! `icfm` (independent pairs), `otcfm` (exact minibatch OT, a permutation of each
+//! batch), `sinkhorn` (pairs drawn from the entropic plan, ε = 0.5). The last
+//! three lines are `w2_floor: X`, `w2: Y` and `npe: Z`.
+
+mod common;
 
 use flowmatch::data::{Dataset, EightGaussians, Moons, StandardGaussian};
-use flowmatch::loss::Cfm;
-use flowmatch::metrics::w2;
-use flowmatch::nn::{MlpConfig, Net};
-use flowmatch::solver::{solve, Method, TimeGrid};
+use flowmatch::loss::CfmMethod;
+use flowmatch::metrics::{normalized_path_energy, w2};
+use flowmatch::nn::{Activation, MlpConfig, Net};
+use flowmatch::solver::{solve_trajectory, Method, TimeGrid};
 use flowmatch::train::Trainer;
 
 struct Args {
@@ -22,10 +30,12 @@ struct Args {
     method: String,
     seed: u64,
     steps: usize,
+    activation: Activation,
 }
 
 fn parse() -> Result<Args, String> {
-    let mut a = Args { task: "8gaussians".into(), method: "icfm".into(), seed: 0, steps: 20_000 };
+    let mut a =
+        Args { task: "8gaussians".into(), method: "icfm".into(), seed: 0, steps: 20_000, activation: Activation::Silu };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().ok_or(format!("{k} needs a value"));
@@ -34,10 +44,22 @@ fn parse() -> Result<Args, String> {
             "--method" => a.method = v()?,
             "--seed" => a.seed = v()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--steps" => a.steps = v()?.parse().map_err(|e| format!("--steps: {e}"))?,
-            "-h" | "--help" => return Err(
-                "usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians> --method icfm [--seed N] [--steps N]"
-                    .into(),
-            ),
+            "--activation" => {
+                a.activation = match v()?.as_str() {
+                    "silu" => Activation::Silu,
+                    "relu" => Activation::Relu,
+                    "tanh" => Activation::Tanh,
+                    "gelu" => Activation::Gelu,
+                    other => return Err(format!("--activation: '{other}': use silu, relu, tanh or gelu")),
+                }
+            }
+            "-h" | "--help" => {
+                return Err(
+                    "usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians> --method <icfm|otcfm|sinkhorn> \
+                 [--seed N] [--steps N] [--activation silu|relu|tanh|gelu]"
+                        .into(),
+                )
+            }
             other => return Err(format!("unknown argument '{other}' (try --help)")),
         }
     }
@@ -45,17 +67,7 @@ fn parse() -> Result<Args, String> {
 }
 
 fn main() {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run(&args) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    common::main_with(parse, run);
 }
 
 /// The (source, target) pair of a task.
@@ -75,15 +87,17 @@ fn task(name: &str) -> flowmatch::Result<(Box<dyn Dataset>, Box<dyn Dataset>)> {
 
 fn run(a: &Args) -> flowmatch::Result<()> {
     let (source, target) = task(&a.task)?;
-    let cfm = match a.method.as_str() {
-        "icfm" => Cfm::icfm(0.1)?,
-        other => return Err(flowmatch::Error::invalid("method", format!("'{other}': only icfm is available so far"))),
-    };
+    let method = CfmMethod::from_name(&a.method)?;
     println!("task {} method {} seed {} ({} steps)", a.task, a.method, a.seed, a.steps);
-    let mut model = Net::mlp_with(2, 64, MlpConfig { seed: a.seed, ..Default::default() })?;
+    let mut model = Net::mlp_with(2, 64, MlpConfig { seed: a.seed, activation: a.activation, ..Default::default() })?;
     let (train_source, train_target) = task(&a.task)?;
-    let trainer =
-        Trainer::new(train_target).source(train_source).cfm(cfm).steps(a.steps).batch_size(512).lr(1e-3).seed(a.seed);
+    let trainer = Trainer::new(train_target)
+        .source(train_source)
+        .method(method, 0.1)
+        .steps(a.steps)
+        .batch_size(512)
+        .lr(1e-3)
+        .seed(a.seed);
     let report = trainer.train(&mut model)?;
     println!(
         "trained {} steps in {:.1}s ({:.0} steps/s), final loss {:.4}",
@@ -95,12 +109,18 @@ fn run(a: &Args) -> flowmatch::Result<()> {
     // Evaluation draws come from their own streams, fixed by the seed.
     let eval_seed = a.seed.wrapping_mul(1_000_003).wrapping_add(17);
     let x0 = source.sample(1000, eval_seed)?;
-    let generated = solve(&model, &x0, &TimeGrid::uniform(0.0, 1.0, 20)?, Method::Euler)?.final_state;
+    let grid = TimeGrid::uniform(0.0, 1.0, 20)?;
+    let paths = solve_trajectory(&model, &x0, &grid, Method::Euler)?;
+    let states = paths.trajectory.as_deref().expect("solve_trajectory keeps every state");
+    let generated = &paths.final_state;
     let reference = target.sample(1000, eval_seed + 1)?;
     let reference2 = target.sample(1000, eval_seed + 2)?;
+    let reference3 = target.sample(1000, eval_seed + 3)?;
     let floor = w2(&reference2, &reference)?;
-    let dist = w2(&generated, &reference)?;
+    let dist = w2(generated, &reference)?;
+    let npe = normalized_path_energy(states, &paths.times, &reference3)?;
     println!("w2_floor: {floor:.4}");
     println!("w2: {dist:.4}");
+    println!("npe: {npe:.4}");
     Ok(())
 }

@@ -104,28 +104,40 @@ for line in open(sys.argv[1]):
         print(m["target"]["name"] + " " + m["executable"])' "$CACHE/tests.json" | sort -u)
 printf '  %s\n' "${TESTS[@]}"
 
-step "cargo build --release --features cuda --example bench_cfm"
-cargo build --release --features cuda --example bench_cfm --message-format=json-render-diagnostics >"$CACHE/bench.json"
-BENCH=$(python3 -c '
+step "cargo build --release --features cuda --example bench_cfm --example notebook_train"
+cargo build --release --features cuda --example bench_cfm --example notebook_train \
+  --message-format=json-render-diagnostics >"$CACHE/bench.json"
+example() { # NAME: the executable cargo reported for that example
+  python3 -c '
 import json, sys
 for line in open(sys.argv[1]):
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "bench_cfm":
-        print(m["executable"])' "$CACHE/bench.json" | tail -1)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == sys.argv[2]:
+        print(m["executable"])' "$CACHE/bench.json" "$1" | tail -1
+}
+BENCH=$(example bench_cfm)
+NBTRAIN=$(example notebook_train)
+[ -n "$BENCH" ] && [ -n "$NBTRAIN" ] || die "cargo did not report both examples"
 echo "  $BENCH"
+echo "  $NBTRAIN"
 
 step "which binaries use the GPU (NEEDED libcuda.so.1)"
 GPU_TESTS=()
 for t in "${TESTS[@]}"; do
   name=${t%% *} exe=${t#* }
   libs=$(readelf -d "$exe" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
-  if [[ " $libs" == *" libcuda.so.1 "* ]]; then GPU_TESTS+=("$t"); mark=GPU; else mark=cpu; fi
+  # Since Net can move to the GPU, every test binary links libcuda; only tests/cuda_*.rs go to the
+  # GPU machine (the others read this checkout's files and run in CI on the CPU).
+  if [[ " $libs" == *" libcuda.so.1 "* ]] && [[ $name == cuda_* ]]; then GPU_TESTS+=("$t"); mark=GPU; else mark=cpu; fi
   printf '  %-4s %-12s %s\n' "$mark" "$name" "$libs"
 done
-blibs=$(readelf -d "$BENCH" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
-printf '  %-4s %-12s %s\n' "$([[ " $blibs" == *" libcuda.so.1 "* ]] && echo GPU || echo cpu)" bench_cfm "$blibs"
-[ ${#GPU_TESTS[@]} -gt 0 ] || die "no test binary links libcuda.so.1 (tests/cuda_smoke.rs should)"
-CHECK_BINS=("$BENCH")
+for e in "$BENCH" "$NBTRAIN"; do
+  blibs=$(readelf -d "$e" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+  [[ " $blibs" == *" libcuda.so.1 "* ]] || die "$(basename "$e") does not link libcuda.so.1: built without the GPU path?"
+  printf '  %-4s %-12s %s\n' GPU "$(basename "$e")" "$blibs"
+done
+[ ${#GPU_TESTS[@]} -gt 0 ] || die "no tests/cuda_*.rs binary links libcuda.so.1 (tests/cuda_smoke.rs should)"
+CHECK_BINS=("$BENCH" "$NBTRAIN")
 for t in "${GPU_TESTS[@]}"; do CHECK_BINS+=("${t#* }"); done
 
 mkdir -p "$CACHE/check"
@@ -193,6 +205,10 @@ for t in "${GPU_TESTS[@]}"; do
 done
 echo "  -- bench_cfm --steps 30 --samples 2000 --ode-steps 20"
 timeout 300 "$BENCH" --steps 30 --samples 2000 --ode-steps 20 | tail -4 | sed 's/^/     /'
+echo "  -- bench_cfm --device cuda (no driver here: must be a clear error, not a panic)"
+out=$(timeout 60 "$BENCH" --device cuda --steps 2 2>&1)
+echo "$out" | tail -2 | sed 's/^/     /'
+echo "$out" | grep -q 'no CUDA driver' || die "bench_cfm --device cuda without a driver did not report it clearly"
 unset LD_LIBRARY_PATH
 
 if [ "${FLOWMATCH_CUDA_SKIP_ABI:-0}" != 1 ]; then
@@ -206,6 +222,7 @@ step "pack $PKG"
 rm -rf "$PKG"
 mkdir -p "$PKG/bin" "$PKG/include" "$PKG/dfdx-out" "$PKG/jit" "$PKG/bench"
 strip -o "$PKG/bin/bench_cfm" "$BENCH"
+strip -o "$PKG/bin/notebook_train" "$NBTRAIN"
 for t in "${GPU_TESTS[@]}"; do strip -o "$PKG/bin/test-${t%% *}" "${t#* }"; done
 cp "$CACHE/check/include"/* "$PKG/include/"
 cp "${OUT_DIRS[0]}"/*.cuh "$PKG/dfdx-out/"

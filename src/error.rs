@@ -37,6 +37,8 @@ pub enum Error {
     Checkpoint { path: String, reason: String },
     /// Drawing a figure failed.
     Plot { reason: String },
+    /// An iterative method (Sinkhorn, ...) stopped before reaching its tolerance.
+    NotConverged { what: String, reason: String },
 }
 
 impl Error {
@@ -95,6 +97,7 @@ impl fmt::Display for Error {
             Error::Io { path, reason } => write!(f, "could not access '{path}': {reason}"),
             Error::Checkpoint { path, reason } => write!(f, "checkpoint '{path}' cannot be used: {reason}"),
             Error::Plot { reason } => write!(f, "could not draw the figure: {reason}"),
+            Error::NotConverged { what, reason } => write!(f, "{what} did not converge: {reason}"),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! ```text
 //! u : (x, t) ↦ u_t(x) ∈ ℝᵈ,      dx/dt = u_t(x)        (what the solvers integrate)
 //! v_θ : (x, t, y) ↦ v_θ(x, t | y)                     (a model; y an optional class label)
+//! y ∈ {0, …, K − 1} ∪ {∅}                              (∅ = NULL_LABEL: no class, the unconditional velocity)
 //! ```
 //!
 //! **One time convention.** A batch is evaluated either at one time for every
@@ -129,18 +130,56 @@ impl<V: VectorField + ?Sized> VectorField for Box<V> {
     }
 }
 
+/// The null label ∅: "no class". A row labelled `NULL_LABEL` gets the unconditional
+/// velocity v(x, t | ∅) of a conditional model.
+///
+/// Label dropout writes it into training batches ([`crate::loss::drop_labels`]), and
+/// classifier-free guidance asks for it next to the class it guides towards
+/// (`crate::guidance`). A conditional model keeps one learned embedding for it, next to
+/// those of its K classes.
+pub const NULL_LABEL: usize = usize::MAX;
+
 /// The contract of every trained model: `(x, t, labels) ↦ v_θ(x, t | labels)`.
 ///
 /// A model is a [`VectorField`] too (its unconditional velocity, `labels = None`),
 /// so the solvers sample it. Labels are class indices, one per row, for
-/// conditional models; a model without conditioning rejects them.
+/// conditional models: `0..K`, or [`NULL_LABEL`] for "no class" (the same as
+/// `labels = None` for that row). A model without conditioning rejects them.
 pub trait Model: VectorField {
     /// The data dimension d.
     fn dim(&self) -> usize;
 
+    /// The number of classes K of a conditional model, `None` for a model without
+    /// class conditioning.
+    fn classes(&self) -> Option<usize> {
+        None
+    }
+
     /// The predicted velocity for every row of `x` at `t` (one time for all rows or
     /// one per row), conditioned on `labels[i]` when given.
     fn velocity(&self, x: &Points, t: Time<'_>, labels: Option<&[usize]>) -> Result<Points>;
+}
+
+/// Errors unless every label is a class of a model with `classes` classes (`0..K`) or
+/// [`NULL_LABEL`], and there is one label per row; `what` names the model in the message.
+pub fn check_labels(labels: &[usize], rows: usize, classes: usize, what: &str) -> Result<()> {
+    if labels.len() != rows {
+        return Err(Error::shape(
+            format!("the labels passed to {what}"),
+            format!("{rows} labels (one per row)"),
+            format!("{} labels", labels.len()),
+        ));
+    }
+    if let Some((i, &y)) = labels.iter().enumerate().find(|(_, &y)| y >= classes && y != NULL_LABEL) {
+        return Err(Error::invalid(
+            format!("label {y} (row {i}) for {what}"),
+            format!(
+                "the model knows {classes} classes, 0..{classes}; pass a class below {classes}, or NULL_LABEL \
+                 (or None) for the unconditional velocity"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A field given point by point: `f(x, t)` returns the velocity at one point.

@@ -40,6 +40,36 @@ pub fn shifted_exp(logits: &[f64], weights: &mut [f64]) -> (f64, f64) {
     (top, total)
 }
 
+/// The widest vector instructions this CPU offers, detected once: AVX-512, AVX2 + FMA, or neither.
+///
+/// Kernels that LLVM auto-vectorises are compiled once per level (with
+/// `#[target_feature]`) and chosen at run time with this, so the crate needs no
+/// `-C target-cpu` flag. `FLOWMATCH_NO_AVX512=1` stays on AVX2.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SimdLevel {
+    Avx512,
+    Avx2,
+    Base,
+}
+
+/// See [`SimdLevel`].
+pub(crate) fn simd_level() -> SimdLevel {
+    use std::sync::OnceLock;
+    static L: OnceLock<SimdLevel> = OnceLock::new();
+    *L.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::env::var_os("FLOWMATCH_NO_AVX512").is_none() && is_x86_feature_detected!("avx512f") {
+                return SimdLevel::Avx512;
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                return SimdLevel::Avx2;
+            }
+        }
+        SimdLevel::Base
+    })
+}
+
 /// ‖x − y‖², the squared Euclidean distance.
 #[inline]
 pub fn sq_dist(x: &[f64], y: &[f64]) -> f64 {

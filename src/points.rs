@@ -68,6 +68,13 @@ impl Points {
         Points::from_fn(n, dim, |_, _| rng.sample(StandardNormal))
     }
 
+    /// `n` draws of the uniform distribution on [0, 1)^dim from `StdRng::seed_from_u64(seed)`,
+    /// e.g. one time t ~ U(0, 1) per row: `Points::rand(n, 1, seed).as_slice()`.
+    pub fn rand(n: usize, dim: usize, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        Points::from_fn(n, dim, |_, _| rng.gen::<f64>())
+    }
+
     /// Builds points from rows that must all have the same length.
     pub fn from_rows<R: AsRef<[f64]>>(rows: &[R]) -> Result<Self> {
         let dim = rows.first().map(|r| r.as_ref().len()).unwrap_or(0);

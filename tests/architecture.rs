@@ -258,7 +258,9 @@ fn rooms_import_each_other_one_way() {
         let deps = edges.get(ground).cloned().unwrap_or_default();
         assert!(deps.iter().all(|d| ["error", "numeric"].contains(&d.as_str())), "{ground} imports {deps:?}");
     }
-    for room in ["data", "path", "solver", "ot", "coupling", "metrics", "marginal", "plot", "loss", "field"] {
+    for room in
+        ["data", "path", "solver", "ot", "coupling", "metrics", "marginal", "plot", "loss", "field", "diffusion"]
+    {
         let deps = edges.get(room).cloned().unwrap_or_default();
         assert!(
             !deps.contains("nn") && !deps.contains("train") && !deps.contains("grade"),

@@ -262,6 +262,72 @@ fn function_heatmap_maps_min_and_max_to_the_colour_map_ends() {
     assert!(matches!(plot::heatmap(|x, _| x, (1.0, 0.0), 4), Err(Error::InvalidParameter { .. })));
 }
 
+#[test]
+fn values_heatmap_matches_the_function_it_was_computed_from() {
+    let f = |x: f64, y: f64| x * x - y;
+    let cells = Heatmap::cell_centres((-1.0, 2.0), (0.0, 1.0), 12);
+    assert_eq!(cells.len(), 144);
+    assert_eq!(cells.row(13), &[-1.0 + 1.5 * 0.25, 1.5 / 12.0][..], "column 1 of row 1, from the bottom left");
+    let values: Vec<f64> = cells.rows().map(|c| f(c[0], c[1])).collect();
+    let a = Heatmap::values(&values, 12).x_range(-1.0, 2.0).y_range(0.0, 1.0).build().unwrap();
+    let b = Heatmap::function(f).bins(12).x_range(-1.0, 2.0).y_range(0.0, 1.0).build().unwrap();
+    assert_eq!(a.svg(), b.svg());
+    let err = Heatmap::values(&values, 11).build().unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
+}
+
+/// Standard base64 back to bytes (for reading a raster heatmap's image).
+fn unbase64(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let mut out = Vec::new();
+    for q in s.as_bytes().chunks(4) {
+        let n = q
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &c)| n | (if c == b'=' { 0 } else { val(c) as u32 }) << (18 - 6 * i));
+        let pad = q.iter().filter(|&&c| c == b'=').count();
+        out.extend_from_slice(&n.to_be_bytes()[1..4 - pad]);
+    }
+    out
+}
+
+#[test]
+fn fine_heatmaps_are_one_embedded_image_with_the_same_colours() {
+    let n = plot::VECTOR_BINS + 1;
+    // f = y on [0, 1]²: the top row of the image is the maximum, the bottom row the minimum.
+    let fig = Heatmap::function(|_, y| y).bins(n).x_range(0.0, 1.0).y_range(0.0, 1.0).build().unwrap();
+    assert_svg(&fig);
+    assert_eq!(count(fig.svg(), "image"), 1);
+    assert!(count(fig.svg(), "rect") < 100, "no rectangle per cell");
+    let coarse = Heatmap::function(|_, y| y).bins(plot::VECTOR_BINS).build().unwrap();
+    assert_eq!(count(coarse.svg(), "image"), 0);
+    assert!(fig.svg().len() < coarse.svg().len() / 4, "{} vs {} bytes", fig.svg().len(), coarse.svg().len());
+    let uri = fig.svg().split("base64,").nth(1).unwrap().split('"').next().unwrap();
+    let png = unbase64(uri);
+    assert_eq!(&png[1..4], b"PNG");
+    assert_eq!(
+        (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap())),
+        (n as u32, n as u32)
+    );
+    // Stored deflate: signature, IHDR, IDAT's length and type, zlib header, block header, then rows
+    // of a filter byte and 3 bytes per pixel.
+    let row = |r: usize| 8 + 25 + 8 + 2 + 5 + r * (1 + 3 * n) + 1;
+    assert_eq!(&png[row(0)..row(0) + 3], &[0xFD, 0xE7, 0x25], "viridis(1) at the top");
+    assert_eq!(&png[row(n - 1)..row(n - 1) + 3], &[0x44, 0x01, 0x54], "viridis(0) at the bottom");
+    // The diverging map is white at 0 and symmetric: f = x on [−1, 1]².
+    let div = Heatmap::function(|x, _| x).bins(n).x_range(-1.0, 1.0).y_range(-1.0, 1.0).diverging().build().unwrap();
+    let png = unbase64(div.svg().split("base64,").nth(1).unwrap().split('"').next().unwrap());
+    let (left, mid, right) = (row(0), row(0) + 3 * (n / 2), row(0) + 3 * (n - 1));
+    assert_eq!(&png[mid..mid + 3], &[255, 255, 255]);
+    assert!(png[left + 2] > png[left] && png[right] > png[right + 2], "blue for negative, red for positive");
+}
+
 // ---------------------------------------------------------------- quiver
 
 #[test]
@@ -449,6 +515,31 @@ fn loss_curve_handles_bad_values() {
 // ---------------------------------------------------------------- lines
 
 #[test]
+fn a_legend_too_wide_for_one_row_wraps_onto_more() {
+    let xy: Vec<(f64, f64)> = vec![(1.0, 1.0), (2.0, 0.5)];
+    let labels: Vec<String> = (0..8).map(|k| format!("a rather long series label number {k}")).collect();
+    let fig = labels.iter().fold(Lines::new(), |l, label| l.series(label.as_str(), &xy)).build().unwrap();
+    assert_svg(&fig);
+    let svg = fig.svg();
+    // (x, y) of each label's text element.
+    let place = |label: &str| -> (f64, f64) {
+        let end = svg.find(&format!(">\n{label}\n<")).unwrap_or_else(|| panic!("missing legend text {label}"));
+        let start = svg[..end].rfind("<text").unwrap();
+        let attr = |name: &str| -> f64 {
+            let tag = &svg[start..end];
+            let k = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            tag[k..].split('"').next().unwrap().parse().unwrap()
+        };
+        (attr("x"), attr("y"))
+    };
+    let places: Vec<(f64, f64)> = labels.iter().map(|l| place(l)).collect();
+    assert!(places.iter().all(|&(x, _)| x > 0.0 && x < fig.width() as f64), "{places:?}");
+    let mut rows: Vec<i64> = places.iter().map(|p| p.1.round() as i64).collect();
+    rows.dedup();
+    assert!(rows.len() >= 2, "eight long labels cannot share one row of 600 px: {places:?}");
+}
+
+#[test]
 fn lines_chart_has_series_markers_labels_and_log_axis() {
     let euler: Vec<(f64, f64)> = [4.0, 8.0, 16.0, 32.0].iter().map(|&n| (n, 1.0 / n)).collect();
     let rk4: Vec<(f64, f64)> = [4.0, 8.0, 16.0, 32.0].iter().map(|&n| (n, 1.0 / (n * n))).collect();
@@ -481,6 +572,22 @@ fn lines_reject_bad_input() {
     let ok = [(1.0, 1.0), (2.0, f64::INFINITY), (3.0, 2.0)];
     let fig = Lines::new().series_colored("a", &ok, Rgb::RED).build().unwrap();
     assert_eq!(count(fig.svg(), "circle"), 2, "the infinite point is skipped");
+}
+
+#[test]
+fn a_band_is_a_shaded_polygon_with_a_line_through_its_middle() {
+    let euler = [(1.0, 4.0), (10.0, 0.3)];
+    let plain = Lines::new().series("Euler", &euler).log_y(true).build().unwrap();
+    let banded = Lines::new()
+        .series("Euler", &euler)
+        .band("floor", vec![(1.0, 0.5, 0.7), (10.0, 0.5, 0.7)])
+        .log_y(true)
+        .build()
+        .unwrap();
+    assert_svg(&banded);
+    assert_eq!(count(banded.svg(), "polygon"), count(plain.svg(), "polygon") + 1, "one shaded band");
+    assert!(banded.svg().contains(">\nfloor\n<"), "the band is in the legend");
+    assert!(matches!(Lines::new().band("b", vec![(1.0, f64::NAN, 1.0)]).build(), Err(Error::Plot { .. })));
 }
 
 // ---------------------------------------------------------------- gallery
@@ -561,4 +668,92 @@ fn gallery() {
         .unwrap()
         .save(dir.join("lines_loglog.svg"))
         .unwrap();
+}
+
+#[test]
+fn warped_grids_histogram_steps_and_batch_heatmaps() {
+    // The identity map draws the grid itself; a map that returns the wrong shape is an error.
+    let fig = plot::WarpedGrid::new(|p: &Points| Ok(p.clone())).title("identity").lines(5).build().unwrap();
+    assert!(fig.svg().contains("identity"));
+    assert!(plot::warped_grid(|p: &Points| Ok(Points::zeros(p.len(), 3))).is_err());
+    assert!(plot::WarpedGrid::new(|p: &Points| Ok(p.clone())).lines(1).build().is_err());
+    // A density histogram integrates to the share of values inside its range.
+    let v: Vec<f64> = (0..1000).map(|i| (i as f64 + 0.5) / 1000.0).collect();
+    let h = plot::histogram_steps(&v, 10, 0.0, 2.0).unwrap();
+    let area: f64 = h[1..h.len() - 1].chunks(2).map(|c| (c[1].0 - c[0].0) * c[0].1).sum();
+    assert!((area - 1.0).abs() < 1e-12, "{area}");
+    assert!(plot::histogram_steps(&v, 0, 0.0, 1.0).is_err());
+    // A batch heatmap gets every cell centre at once, and must return one value per cell.
+    let fig = plot::Heatmap::density(|p: &Points| Ok(p.rows().map(|r| -0.5 * (r[0] * r[0] + r[1] * r[1])).collect()))
+        .bins(20)
+        .build()
+        .unwrap();
+    assert!(fig.svg().contains("<rect"));
+    assert!(plot::Heatmap::batch(|_p: &Points| Ok(vec![0.0; 3])).bins(20).build().is_err());
+}
+
+mod animation {
+    use flowmatch::data::{Dataset, EightGaussians};
+    use flowmatch::marginal::Marginal;
+    use flowmatch::path::CondOT;
+    use flowmatch::plot::{density_strip, Animation};
+    use flowmatch::Points;
+
+    fn frames() -> (Vec<Points>, Vec<f64>) {
+        let x0 = Points::randn(200, 2, 1);
+        let x1 = EightGaussians::torchcfm().sample(200, 2).unwrap();
+        let times: Vec<f64> = (0..12).map(|k| k as f64 / 11.0).collect();
+        (times.iter().map(|&t| x0.plus_scaled(t, &(x1.clone() - x0.clone()))).collect(), times)
+    }
+
+    #[test]
+    fn an_animation_is_a_looping_gif_with_one_frame_per_state() {
+        let (states, times) = frames();
+        let m = Marginal::from_mixture(EightGaussians::torchcfm().as_mixture(), CondOT).unwrap();
+        let gif = Animation::new(&states, &times).density(&m).title("flow").size(300, 280).build().unwrap();
+        let bytes = gif.bytes();
+        assert_eq!(&bytes[..6], b"GIF89a");
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::Indexed);
+        let mut dec = opts.read_info(bytes).unwrap();
+        assert_eq!((dec.width(), dec.height()), (300, 280));
+        let mut count = 0;
+        let mut delays = Vec::new();
+        while let Some(f) = dec.read_next_frame().unwrap() {
+            count += 1;
+            delays.push(f.delay);
+        }
+        assert_eq!(count, 12);
+        assert_eq!(gif.frames(), 12);
+        assert!(delays[..11].iter().all(|&d| d == 8) && delays[11] > 100, "{delays:?}");
+        // Inline in evcxr: base64 of exactly these bytes under image/gif.
+        let shown = gif.to_evcxr();
+        assert!(shown.starts_with("EVCXR_BEGIN_CONTENT image/gif\nR0lGODlh") && shown.ends_with("EVCXR_END_CONTENT"));
+        let dir = std::env::temp_dir().join(format!("fm-gif-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        gif.save(dir.join("a.gif")).unwrap();
+        assert_eq!(std::fs::read(dir.join("a.gif")).unwrap(), bytes);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn animation_inputs_are_checked() {
+        let (states, times) = frames();
+        assert!(Animation::new(&states, &times[..3]).build().is_err());
+        assert!(Animation::new(&states[..0], &times[..0]).build().is_err());
+        assert!(Animation::new(&states, &times).frame_duration(5).build().is_err());
+        let labels = vec![0usize; 3];
+        assert!(Animation::new(&states, &times).colors(&labels).build().is_err());
+        let mut bad = states.clone();
+        bad[3] = Points::randn(10, 2, 0);
+        assert!(Animation::new(&bad, &times).build().is_err());
+    }
+
+    #[test]
+    fn a_density_strip_has_one_panel_per_time() {
+        let m = Marginal::from_mixture(EightGaussians::torchcfm().as_mixture(), CondOT).unwrap();
+        let fig = density_strip(&m, &[0.0, 0.5, 1.0]).unwrap();
+        assert_eq!(fig.svg().matches("p_t at t = ").count(), 3);
+        assert!(density_strip(&m, &[]).is_err());
+    }
 }

@@ -73,6 +73,21 @@ fn randn_is_the_standard_gaussian_under_the_same_seed() {
 }
 
 #[test]
+fn rand_is_uniform_on_the_unit_cube_and_seeded() {
+    let u = Points::rand(2000, 2, 7);
+    assert_eq!(u.shape(), (2000, 2));
+    assert!(u.as_slice().iter().all(|v| (0.0..1.0).contains(v)));
+    assert_eq!(u, Points::rand(2000, 2, 7));
+    assert_ne!(u, Points::rand(2000, 2, 8));
+    let m = u.mean();
+    assert!(m.iter().all(|v| (v - 0.5).abs() < 0.03), "{m:?}");
+    // The largest gap of the sorted first coordinate is small: no part of [0, 1) is left out.
+    let mut first: Vec<f64> = u.rows().map(|r| r[0]).collect();
+    first.sort_by(f64::total_cmp);
+    assert!(first.windows(2).all(|w| w[1] - w[0] < 0.02) && first[0] < 0.02 && first[1999] > 0.98);
+}
+
+#[test]
 fn time_is_one_for_all_rows_or_one_per_row() {
     let t = [0.1, 0.2, 0.3];
     assert_eq!(Time::from(0.5).rows(3, "t").unwrap(), Time::Same(0.5));

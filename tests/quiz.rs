@@ -418,13 +418,17 @@ fn parse_reads_options_in_order_and_numbers() {
 // The notebooks end with their quiz; their instructor keys are the library's
 // ---------------------------------------------------------------------------
 
-/// The source notebook of a topic: `notebooks/source/<topic>-*.ipynb`.
+/// The source notebook of a topic: `notebooks/source/<topic>-*.ipynb`, or `<topic>.ipynb` for a
+/// topic named by a word (`guidance`).
 fn topic_notebook(topic: &str) -> PathBuf {
     let dir = repo().join("notebooks/source");
     let found: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{topic}-")))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(&format!("{topic}-")) || name == format!("{topic}.ipynb")
+        })
         .collect();
     assert_eq!(found.len(), 1, "one source notebook for topic {topic}: {found:?}");
     found[0].clone()
@@ -662,6 +666,63 @@ fn the_numbers_in_the_keys_and_explanations_hold() {
         Answer::Number { value, .. } => value,
         Answer::Choice { .. } => panic!("quiz {topic} question {n} is not numeric"),
     };
+    // 7.2 q1: a residual stack is Euler's method, so its error at t = 1 falls like 1/K: from K = 16 to
+    // K = 64 it shrinks by the factor the key assumes (0.08 → 0.02), within the key's tolerance.
+    let f = flowmatch::pointwise(|x: &[f64], t: f64| vec![-0.5 * x[0] - 2.0 * x[1] + t, 2.0 * x[0] - 0.5 * x[1]]);
+    let x0 = Points::randn(50, 2, 7);
+    let flow = solve(&f, &x0, &TimeGrid::uniform(0.0, 1.0, 2000).unwrap(), Method::Rk4).unwrap().final_state;
+    let err = |k: usize| {
+        let d = &solver::residual_stack(&f, &x0, k).unwrap() - &flow;
+        d.rows().map(|r| (r[0] * r[0] + r[1] * r[1]).sqrt()).sum::<f64>()
+    };
+    let predicted = 0.08 * err(64) / err(16);
+    assert!((predicted - key("7.2", 1)).abs() < 0.003, "0.08 at K = 16 becomes {predicted} at K = 64");
+    // 7.2 q2: the path energy of (0, 0) → (3, 4) in the first half, then at rest.
+    let states = [[[0.0, 0.0]], [[3.0, 4.0]], [[3.0, 4.0]]].map(|s| Points::from_rows(&s).unwrap());
+    let pe = metrics::kinetic_energy(&states, &[0.0, 0.5, 1.0]).unwrap();
+    assert!((pe - key("7.2", 2)).abs() < 1e-9, "{pe}");
+    // 7.2 q3: the optimal pairing of {0, 1} with {2, 5} on a line and its mean squared cost.
+    let (a, b) = (Points::from_rows(&[[0.0], [1.0]]).unwrap(), Points::from_rows(&[[2.0], [5.0]]).unwrap());
+    assert!((metrics::w2_squared(&a, &b).unwrap() - key("7.2", 3)).abs() < 1e-9);
+    // 7.2 q6: the two maps it quotes, as the notebook computes them.
+    let (cov0, cov1) = ([1.0, 0.0, 0.0, 0.25], [4.0, 1.5, 1.5, 1.0]);
+    let bridge = marginal::GaussianBridge::new(&[0.0, 0.0], &cov0, &[0.0, 0.0], &cov1).unwrap();
+    let flow_map = bridge.flow_matrix(2000).unwrap();
+    let m = |c: &[f64; 4]| flowmatch::nalgebra::DMatrix::from_row_slice(2, 2, c);
+    let ot_map = flowmatch::ot::gaussian_ot_matrix(&m(&cov0), &m(&cov1)).unwrap();
+    for (got, quoted) in [(&flow_map, [1.82, 1.65, 0.41, 1.82]), (&ot_map, [1.97, 0.64, 0.64, 1.54])] {
+        let row_major = [got[(0, 0)], got[(0, 1)], got[(1, 0)], got[(1, 1)]];
+        assert!(row_major.iter().zip(quoted).all(|(g, q)| (g - q).abs() < 0.006), "{row_major:?} vs {quoted:?}");
+    }
+    // 7.2 q7's explanation: the notebook's OT-CFM maps at batch 4 and 256, and the independent-coupling flow,
+    // measured as distances to the OT map on the notebook's 1 000 test points.
+    let (source, goal) =
+        (Gaussian::new(vec![0.0, 0.0], cov0.to_vec()).unwrap(), Gaussian::new(vec![0.0, 0.0], cov1.to_vec()).unwrap());
+    let test = source.sample(1000, 41).unwrap();
+    let image = |a: &flowmatch::nalgebra::DMatrix<f64>| {
+        Points::from_fn(1000, 2, |i, j| a[(j, 0)] * test.row(i)[0] + a[(j, 1)] * test.row(i)[1])
+    };
+    let mean_dist =
+        |p: &Points, q: &Points| (p - q).rows().map(|r| (r[0] * r[0] + r[1] * r[1]).sqrt()).sum::<f64>() / 1000.0;
+    let ot_image = image(&ot_map);
+    assert!((mean_dist(&image(&flow_map), &ot_image) - 0.49).abs() < 0.01);
+    for (batch, quoted) in [(4usize, 0.29), (256, 0.05)] {
+        let mut model = Net::mlp(2, 64).unwrap();
+        Trainer::new(goal.clone())
+            .source(source.clone())
+            .method(loss::CfmMethod::OtCfm, 0.0)
+            .steps(2000)
+            .batch_size(batch)
+            .lr(1e-3)
+            .seed(1)
+            .progress(Progress::Off)
+            .train(&mut model)
+            .unwrap();
+        let mapped =
+            solve(&model, &test, &TimeGrid::uniform(0.0, 1.0, 20).unwrap(), Method::Midpoint).unwrap().final_state;
+        let d = mean_dist(&mapped, &ot_image);
+        assert!((d - quoted).abs() < 0.01, "batch {batch}: {d} against the quoted {quoted}");
+    }
     // 7.3 q1: the conditional velocity of one data point z = 3 at x = 1.5, t = 0.75 (the marginal of a
     // single point is its conditional path).
     let one = Marginal::from_points(&Points::from_rows(&[[3.0]]).unwrap(), CondOT).unwrap();
@@ -704,6 +765,13 @@ fn the_numbers_in_the_keys_and_explanations_hold() {
     let var = data.covariance().unwrap();
     assert!((var[0] - key("7.4", 4)).abs() < 1e-3 && (var[3] - key("7.4", 4)).abs() < 1e-3, "{var:?}");
     assert!(((var[0] + var[3]).sqrt() - 5.06).abs() < 0.01);
+    // guidance q1 and q2: the combination at w = 2, and Meta's scale 2 as our w = 3.
+    let (vu, vc) = (Points::from_rows(&[[2.0, 1.0]]).unwrap(), Points::from_rows(&[[1.0, 3.0]]).unwrap());
+    assert_eq!(guidance::combine(&vu, &vc, 2.0).unwrap().as_slice(), &[0.0, 5.0]);
+    let meta = [3.0 * 1.0 - 2.0 * 2.0, 3.0 * 3.0 - 2.0 * 1.0];
+    assert_eq!(guidance::combine(&vu, &vc, key("guidance", 2)).unwrap().as_slice(), &meta);
+    // guidance q8: the mean number of null labels in a batch of 256 at p_uncond = 0.2.
+    assert!((256.0 * 0.2 - key("guidance", 8)).abs() < 1e-9);
     // 7.4 q2's explanation: the notebook's trained model at t = 0 and (3, 0) is about (−0.9, 0.3).
     let mut model = Net::mlp(2, 64).unwrap();
     Trainer::new(EightGaussians::torchcfm()).steps(3000).batch_size(256).lr(1e-3).seed(0).train(&mut model).unwrap();

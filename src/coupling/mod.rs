@@ -1,19 +1,36 @@
 //! Couplings: how a batch of noise x₀ is paired with a batch of data x₁.
 //!
 //! ```text
-//! π(x₀, x₁) with marginals p₀ and p₁;   independent: π = p₀ ⊗ p₁;   minibatch OT: x₁ ← x₁[σ*], σ* from crate::ot
+//! π(x₀, x₁) with marginals p₀ and p₁
+//! independent:   π = p₀ ⊗ p₁                                     (pairs as drawn)
+//! exact OT:      x₁ᵢ ← x₁[σ*(i)],  σ* = argmin_σ Σᵢ ‖x₀ᵢ − x₁σ(i)‖²   (a permutation of the batch)
+//! Sinkhorn:      x₁ᵢ ← x₁[jᵢ],      jᵢ ~ π^ε(i, ·) / π^ε(i, ·)1         (entropic plan, partners drawn per row)
 //! ```
 //!
 //! Conditional Flow Matching regresses the velocity of the path between each
 //! pair (x₀, x₁). Any joint distribution π(x₀, x₁) whose marginals are the
 //! source p₀ and the target p₁ gives a valid objective; the coupling decides
 //! which one. The independent coupling π = p₀ ⊗ p₁ keeps the draws as they
-//! come. A minibatch optimal-transport coupling (topic 7.2) re-pairs them to
-//! shorten the paths; it plugs in through the same [`Coupling`] trait.
+//! come. A minibatch optimal-transport coupling (Tong et al. 2024; Pooladian
+//! et al. 2023) re-pairs each batch by optimal transport, so the straight
+//! conditional paths cross less and the learned flow is straighter: fewer
+//! solver steps for the same quality.
+//!
+//! | file | coupling |
+//! | --- | --- |
+//! | `mod.rs` | the [`Coupling`] trait, [`Independent`] |
+//! | `exact.rs` | [`ExactOt`]: the optimal permutation of the batch (exact assignment, [`crate::ot`]) |
+//! | `sinkhorn.rs` | [`Sinkhorn`]: partners drawn from the entropic plan ([`crate::ot::sinkhorn`]) |
 
 use crate::error::Result;
 use crate::points::Points;
 use rand::RngCore;
+
+mod exact;
+mod sinkhorn;
+
+pub use exact::ExactOt;
+pub use sinkhorn::Sinkhorn;
 
 /// Pairs a batch of source points with a batch of target points, row by row.
 ///
@@ -39,5 +56,16 @@ impl Coupling for Independent {
 
     fn pair(&self, x0: &Points, x1: &mut Points, _labels: Option<&mut [usize]>, _rng: &mut dyn RngCore) -> Result<()> {
         x0.check_same_shape(x1, "the pair (x0, x1) of a coupling")
+    }
+}
+
+/// Reorders (or resamples) `x1` and its labels by `index`: row i becomes old row `index[i]`.
+pub(crate) fn take_rows(x1: &mut Points, labels: Option<&mut [usize]>, index: &[usize]) {
+    *x1 = x1.select(index);
+    if let Some(l) = labels {
+        let old = l.to_vec();
+        for (li, &j) in l.iter_mut().zip(index) {
+            *li = old[j];
+        }
     }
 }

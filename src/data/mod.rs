@@ -31,7 +31,8 @@
 //!   generator;
 //! * [`Dataset::sample_into`]`(out, rng)` — refills an existing buffer, with
 //!   no allocation at all;
-//! * `*_labeled` variants also return one class label per point.
+//! * `*_labeled` variants also return one class label per point;
+//! * [`Dataset::sample_class_with`] draws the points of one class only, x ~ p(x | y).
 //!
 //! **n = 0 is an error**: every sampler returns [`Error::ZeroCount`] when asked
 //! for no points, because an empty batch is almost always a bug upstream.
@@ -126,6 +127,45 @@ pub trait Dataset {
         let mut labels = vec![0; n];
         self.fill(&mut out, Some(&mut labels), rng)?;
         Ok((out, labels))
+    }
+
+    /// Draws `n` points of class `class` alone (x ~ p(x | y = class)) from a caller-owned
+    /// generator: labelled batches of 2n are drawn and the points of that class kept, until
+    /// there are `n`.
+    ///
+    /// Errors: [`Error::ZeroCount`] for n = 0, [`Error::InvalidParameter`] for a class
+    /// outside `0..num_classes()` or one that 100 batches never produced.
+    fn sample_class_with(&self, class: usize, n: usize, rng: &mut dyn RngCore) -> Result<Points> {
+        let k = self.num_classes();
+        if class >= k {
+            return Err(Error::invalid(
+                format!("class {class} of '{}'", self.name()),
+                format!("the dataset has {k} classes, 0..{k}"),
+            ));
+        }
+        let mut out = empty_points(n, self.dim())?;
+        let mut filled = 0;
+        for _ in 0..100 {
+            let (x, labels) = self.sample_labeled_with(2 * n, rng)?;
+            for (row, _) in x.rows().zip(&labels).filter(|(_, &y)| y == class) {
+                if filled < n {
+                    out.row_mut(filled).copy_from_slice(row);
+                    filled += 1;
+                }
+            }
+            if filled == n {
+                return Ok(out);
+            }
+        }
+        Err(Error::invalid(
+            format!("class {class} of '{}'", self.name()),
+            format!("only {filled} of {n} points of this class came up in 100 batches of {}; is its weight 0?", 2 * n),
+        ))
+    }
+
+    /// Like [`Dataset::sample_class_with`], with a fresh generator `StdRng::seed_from_u64(seed)`.
+    fn sample_class(&self, class: usize, n: usize, seed: u64) -> Result<Points> {
+        self.sample_class_with(class, n, &mut StdRng::seed_from_u64(seed))
     }
 
     /// Draws `n` points with a fresh generator `StdRng::seed_from_u64(seed)`.

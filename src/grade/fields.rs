@@ -1,11 +1,14 @@
-//! Vector fields with known formulas for the solver exercises (5, 6 and 8).
+//! Vector fields with known formulas (and Jacobians) for the solver and likelihood exercises.
 //!
 //! All of them depend on t, so a step that evaluates the field at the wrong
 //! time gives a different answer; one is nonlinear in x, so a step that
-//! combines its stages wrongly cannot agree by accident.
+//! combines its stages wrongly cannot agree by accident; one mixes the
+//! coordinates through a dense, non-symmetric matrix, so J ε, Jᵀ ε and the
+//! diagonal of J all differ.
 
 use crate::error::Result;
 use crate::field::{Time, VectorField};
+use crate::likelihood::Divergence;
 use crate::points::Points;
 use std::cell::Cell;
 
@@ -18,17 +21,26 @@ pub(crate) enum Kind {
     Nonlinear,
     /// u_t(x)_j = 3t² + j: depends on t only.
     TimeOnly,
+    /// u_t(x)_j = (1 + t) Σ_k sin(1 + j + 2k) x_k + cos(3t + j): linear, dense, non-symmetric.
+    Mixing,
 }
 
 /// A test field that counts how often it is evaluated.
 pub(crate) struct TestField {
     kind: Kind,
     evals: Cell<usize>,
+    /// The dimension it reports as a [`Divergence`] (the formulas work in any).
+    dim: usize,
 }
 
 impl TestField {
     pub(crate) fn new(kind: Kind) -> Self {
-        TestField { kind, evals: Cell::new(0) }
+        TestField { kind, evals: Cell::new(0), dim: 0 }
+    }
+
+    /// A test field that reports dimension `d` as a [`Divergence`].
+    pub(crate) fn of_dim(kind: Kind, d: usize) -> Self {
+        TestField { dim: d, ..TestField::new(kind) }
     }
 
     /// The formula, for messages.
@@ -37,6 +49,7 @@ impl TestField {
             Kind::Linear => "u_t(x)_j = (1 + 2t)·x_j + sin(3t + j)",
             Kind::Nonlinear => "u_t(x)_j = sin(x_j + 2t) − t·x_(j+1) (indices wrap around)",
             Kind::TimeOnly => "u_t(x)_j = 3t² + j",
+            Kind::Mixing => "u_t(x)_j = (1 + t)·Σ_k sin(1 + j + 2k)·x_k + cos(3t + j)",
         }
     }
 
@@ -57,8 +70,34 @@ impl TestField {
                 Kind::Linear => (1.0 + 2.0 * t) * x[j] + (3.0 * t + j as f64).sin(),
                 Kind::Nonlinear => (x[j] + 2.0 * t).sin() - t * x[(j + 1) % d],
                 Kind::TimeOnly => 3.0 * t * t + j as f64,
+                Kind::Mixing => {
+                    (1.0 + t) * (0..d).map(|k| (1.0 + j as f64 + 2.0 * k as f64).sin() * x[k]).sum::<f64>()
+                        + (3.0 * t + j as f64).cos()
+                }
             })
             .collect()
+    }
+
+    /// The Jacobian ∂u_t/∂x at one point, row-major d × d (`[a·d + b] = ∂u_a/∂x_b`), without counting.
+    pub(crate) fn jacobian(&self, x: &[f64], t: f64) -> Vec<f64> {
+        let d = x.len();
+        let mut jac = vec![0.0; d * d];
+        for a in 0..d {
+            match self.kind {
+                Kind::Linear => jac[a * d + a] = 1.0 + 2.0 * t,
+                Kind::Nonlinear => {
+                    jac[a * d + a] += (x[a] + 2.0 * t).cos();
+                    jac[a * d + (a + 1) % d] -= t;
+                }
+                Kind::TimeOnly => {}
+                Kind::Mixing => {
+                    for b in 0..d {
+                        jac[a * d + b] = (1.0 + t) * (1.0 + a as f64 + 2.0 * b as f64).sin();
+                    }
+                }
+            }
+        }
+        jac
     }
 
     /// u_t(x) for a batch, without counting.
@@ -77,6 +116,40 @@ impl VectorField for TestField {
         self.evals.set(self.evals.get() + 1);
         for (i, (xi, oi)) in x.rows().zip(out.rows_mut()).enumerate() {
             oi.copy_from_slice(&self.at(xi, t.at(i)));
+        }
+        Ok(())
+    }
+}
+
+/// The exact Jacobian of the test fields: the likelihood exercises differentiate them.
+/// Each call of [`Divergence::jvp_into`] or [`Divergence::divergence_into`] counts as one evaluation.
+impl Divergence for TestField {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn jvp_into(&self, x: &Points, t: f64, probes: &[Points], v: &mut Points, jv: &mut [Points]) -> Result<()> {
+        self.evals.set(self.evals.get() + 1);
+        let d = x.dim();
+        for i in 0..x.len() {
+            v.row_mut(i).copy_from_slice(&self.at(x.row(i), t));
+            let jac = self.jacobian(x.row(i), t);
+            for (e, out) in probes.iter().zip(jv.iter_mut()) {
+                for (a, o) in out.row_mut(i).iter_mut().enumerate() {
+                    *o = (0..d).map(|b| jac[a * d + b] * e.row(i)[b]).sum();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn divergence_into(&self, x: &Points, t: f64, v: &mut Points, div: &mut [f64]) -> Result<()> {
+        self.evals.set(self.evals.get() + 1);
+        let d = x.dim();
+        for (i, di) in div.iter_mut().enumerate().take(x.len()) {
+            v.row_mut(i).copy_from_slice(&self.at(x.row(i), t));
+            let jac = self.jacobian(x.row(i), t);
+            *di = (0..d).map(|a| jac[a * d + a]).sum();
         }
         Ok(())
     }

@@ -45,14 +45,24 @@
 //!
 //! | id | module | points | the student writes |
 //! | --- | --- | --- | --- |
+//! | 7.1.1 | [`affine_log_density`] | 10 | log N(A⁻¹(x − c)) − ln \|det A\| |
+//! | 7.1.2 | [`planar_log_det`] | 10 | ln \|1 + (1 − tanh²(wᵀz + b)) uᵀw\| |
+//! | 7.1.3 | [`affine_coupling`] | 20 | x_B = z_B ⊙ e^s + t and its inverse, log-det ±Σ s |
 //! | 7.3.1 | [`interpolant`] | 10 | x_t = t x₁ + (1 − t) x₀ |
 //! | 7.3.2 | [`condot_velocity`] | 10 | u_t(x_t \| x₀, x₁) = x₁ − x₀ |
 //! | 7.3.3 | [`gaussian_velocity`] | 10 | u_t(x \| z) = (α̇_t − (β̇_t/β_t) α_t) z + (β̇_t/β_t) x |
+//! | 7.3.4 | [`marginal_velocity`] | 10 | Σ_i softmax_i(−‖x − t z_i‖²/(2(1 − t)²)) (z_i − x)/(1 − t) |
 //! | 7.4.1 | [`cfm_loss`] | 10 | 1/(n d) Σᵢ ‖v_i − (x₁ᵢ − x₀ᵢ)‖² |
-//! | 7.4.2 | [`euler_step`] | 10 | x + h u_t(x) |
-//! | 7.4.3 | [`midpoint_step`] | 10 | x + h u_{t+h/2}(x + (h/2) u_t(x)) |
-//! | 7.4.4 | [`train_step`] | 20 | one optimiser step on the CFM regression batch |
+//! | 7.4.2 | [`train_step`] | 20 | one optimiser step on the CFM regression batch |
+//! | 7.4.3 | [`euler_step`] | 10 | x + h u_t(x) |
+//! | 7.4.4 | [`midpoint_step`] | 10 | x + h u_{t+h/2}(x + (h/2) u_t(x)) |
 //! | 7.4.5 | [`sample_euler`] | 10 | K Euler steps from t = 0 to t = 1 |
+//! | 7.4.6 | [`measured_order`] | 10 | the slope of ln e_K against ln(1/K), e_K the rms distance to a fine RK4 reference |
+//! | 7.5.1 | [`log_likelihood`] | 20 | log p₁(x₁) = log p₀(x₀) − ∫₀¹ ∇·v dt by K Euler steps from t = 1 to t = 0 |
+//! | 7.5.2 | [`hutchinson_divergence`] | 10 | (1/k) Σ_j ε_jᵀ J ε_j from given probes |
+//! | 7.6.1 | [`eps_to_velocity`] | 10 | v = (α̇_t/α_t) x + (σ̇_t − α̇_t σ_t/α_t) ε̂ |
+//! | 7.6.2 | [`reverse_sde_step`] | 10 | x + h (½βx + βs) + √(βh) z, β = β(1 − t) |
+//! | 7.6.3 | [`ddim_step`] | 10 | α_{t'} (x − σ_t ε̂)/α_t + σ_{t'} ε̂ |
 //!
 //! ## Two tiers of hints
 //!
@@ -203,8 +213,8 @@ impl Exercise {
     }
 }
 
-/// Finds an exercise by name (`"euler_step"`), id (`"7.4.2"`) or file (`"02_euler_step"`,
-/// `"7.4/02_euler_step.rs"`, `"exercises/7.4/02_euler_step.rs"`), ignoring case.
+/// Finds an exercise by name (`"euler_step"`), id (`"7.4.3"`) or file (`"03_euler_step"`,
+/// `"7.4/03_euler_step.rs"`, `"exercises/7.4/03_euler_step.rs"`), ignoring case.
 ///
 /// A bare number (`"2"`) names no exercise: numbers count within a topic.
 pub fn find(query: &str) -> Option<&'static Exercise> {

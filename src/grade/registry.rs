@@ -36,14 +36,29 @@
 macro_rules! for_each_exercise {
     ($then:ident) => {
         $then! {
+            "7.1" 1 affine_log_density "7.1/01_affine_log_density.rs";
+            "7.1" 2 planar_log_det    "7.1/02_planar_log_det.rs";
+            "7.1" 3 affine_coupling   "7.1/03_affine_coupling.rs";
+            "7.2" 1 ot_pairing        "7.2/01_ot_pairing.rs";
+            "7.2" 2 path_energy       "7.2/02_path_energy.rs";
+            "7.2" 3 sort_pairing      "7.2/03_sort_pairing.rs";
             "7.3" 1 interpolant       "7.3/01_interpolant.rs";
             "7.3" 2 condot_velocity   "7.3/02_condot_velocity.rs";
             "7.3" 3 gaussian_velocity "7.3/03_gaussian_velocity.rs";
+            "7.3" 4 marginal_velocity "7.3/04_marginal_velocity.rs";
             "7.4" 1 cfm_loss          "7.4/01_cfm_loss.rs";
-            "7.4" 2 euler_step        "7.4/02_euler_step.rs";
-            "7.4" 3 midpoint_step     "7.4/03_midpoint_step.rs";
-            "7.4" 4 train_step        "7.4/04_train_step.rs";
+            "7.4" 2 train_step        "7.4/02_train_step.rs";
+            "7.4" 3 euler_step        "7.4/03_euler_step.rs";
+            "7.4" 4 midpoint_step     "7.4/04_midpoint_step.rs";
             "7.4" 5 sample_euler      "7.4/05_sample_euler.rs";
+            "7.4" 6 measured_order    "7.4/06_measured_order.rs";
+            "7.5" 1 log_likelihood        "7.5/01_log_likelihood.rs";
+            "7.5" 2 hutchinson_divergence "7.5/02_hutchinson_divergence.rs";
+            "7.6" 1 eps_to_velocity   "7.6/01_eps_to_velocity.rs";
+            "7.6" 2 reverse_sde_step  "7.6/02_reverse_sde_step.rs";
+            "7.6" 3 ddim_step         "7.6/03_ddim_step.rs";
+            "guidance" 1 label_dropout "guidance/01_label_dropout.rs";
+            "guidance" 2 cfg_velocity  "guidance/02_cfg_velocity.rs";
         }
     };
 }
@@ -63,8 +78,13 @@ macro_rules! for_each_exercise {
 macro_rules! for_each_quiz {
     ($then:ident) => {
         $then! {
+            "7.1" t7_1;
+            "7.2" t7_2;
             "7.3" t7_3;
             "7.4" t7_4;
+            "7.5" t7_5;
+            "7.6" t7_6;
+            "guidance" guidance;
         }
     };
 }

@@ -1,4 +1,4 @@
-//! Exercise 7.4.4: one Conditional Flow Matching training step.
+//! Exercise 7.4.2: one Conditional Flow Matching training step.
 //!
 //! The body of the training loop: given a batch of noise points x₀, data
 //! points x₁ and times t (one per row), build the CFM regression batch on the
@@ -39,7 +39,7 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&mut dyn TrainableModel, &Points, &Points, &[f64], &OptimizerConfig) -> f64 + Sync;
 
-/// Exercise 7.4.4: `train_step`, 20 points.
+/// Exercise 7.4.2: `train_step`, 20 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
         title: "One CFM training step: the regression batch, then one optimiser step",

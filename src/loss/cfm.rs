@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! L_CFM(θ) = E_{t ~ p(t), (x₀, x₁) ~ π, x_t = α_t x₁ + σ_t x₀ (+ σ ε)} ‖v_θ(x_t, t) − (α̇_t x₁ + σ̇_t x₀)‖²
+//! conditional, with label dropout:  ‖v_θ(x_t, t | ỹ) − (α̇_t x₁ + σ̇_t x₀)‖²,  ỹ = ∅ with probability p_uncond, else y
 //! ```
 
+use super::dropout::{check_dropout, drop_labels};
 use super::{Batch, Objective};
 use crate::coupling::{Coupling, Independent};
 use crate::data::{Dataset, StandardGaussian};
@@ -217,12 +219,15 @@ impl Cfm {
 /// ```
 ///
 /// It draws [`Batch::Regression`] batches. The default: N(0, I) → target,
-/// independent pairs, CFM on the CondOT path.
+/// independent pairs, CFM on the CondOT path, labels kept as drawn.
+/// [`CfmObjective::with_label_dropout`] replaces each label by ∅ with probability p_uncond
+/// (fresh draws every step), for a conditional model used with classifier-free guidance.
 pub struct CfmObjective {
     source: Box<dyn Dataset>,
     target: Box<dyn Dataset>,
     coupling: Box<dyn Coupling>,
     cfm: Cfm,
+    p_uncond: f64,
 }
 
 impl CfmObjective {
@@ -235,7 +240,29 @@ impl CfmObjective {
             target: Box::new(target),
             coupling: Box::new(Independent),
             cfm: Cfm::condot(),
+            p_uncond: 0.0,
         }
+    }
+
+    /// Label dropout: every step, each row's label becomes ∅ (`NULL_LABEL`) with probability
+    /// `p_uncond`, independently (see [`drop_labels`]); the points are left as drawn. The
+    /// target must have classes.
+    ///
+    /// Errors: [`Error::InvalidParameter`] unless `p_uncond` is in [0, 1].
+    pub fn with_label_dropout(mut self, p_uncond: f64) -> Result<Self> {
+        self.set_label_dropout(p_uncond)?;
+        Ok(self)
+    }
+
+    pub(crate) fn set_label_dropout(&mut self, p_uncond: f64) -> Result<()> {
+        check_dropout(p_uncond)?;
+        self.p_uncond = p_uncond;
+        Ok(())
+    }
+
+    /// The label dropout probability p_uncond (0: labels kept).
+    pub fn label_dropout(&self) -> f64 {
+        self.p_uncond
     }
 
     /// Uses `source` as p₀ instead of N(0, I).
@@ -286,17 +313,25 @@ impl CfmObjective {
 
 impl Objective for CfmObjective {
     fn name(&self) -> String {
-        self.cfm.describe()
+        match self.p_uncond {
+            p if p > 0.0 => format!("{} with label dropout p_uncond = {p}", self.cfm.describe()),
+            _ => self.cfm.describe(),
+        }
     }
 
-    /// `{"source", "target", "coupling", "objective"}`: the names of the parts.
+    /// `{"source", "target", "coupling", "objective"}`: the names of the parts (and
+    /// `"label_dropout"` when labels are dropped).
     fn describe(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut json = serde_json::json!({
             "source": self.source.name(),
             "target": self.target.name(),
             "coupling": self.coupling.name(),
             "objective": self.cfm.describe(),
-        })
+        });
+        if self.p_uncond > 0.0 {
+            json["label_dropout"] = serde_json::json!(self.p_uncond);
+        }
+        json
     }
 
     fn dim(&self) -> usize {
@@ -315,7 +350,20 @@ impl Objective for CfmObjective {
     }
 
     fn draw(&self, n: usize, rng: &mut dyn RngCore) -> Result<Batch> {
-        let sample = self.cfm.draw(self.source.as_ref(), self.target.as_ref(), self.coupling.as_ref(), n, rng)?;
+        let mut sample = self.cfm.draw(self.source.as_ref(), self.target.as_ref(), self.coupling.as_ref(), n, rng)?;
+        if self.p_uncond > 0.0 {
+            let labels = sample.labels.as_mut().ok_or_else(|| {
+                Error::invalid(
+                    "label dropout",
+                    format!(
+                        "the target '{}' has no classes, so its batches carry no labels to drop; train on a dataset \
+                         with classes, or leave p_uncond at 0",
+                        self.target.name()
+                    ),
+                )
+            })?;
+            drop_labels(labels, self.p_uncond, rng)?;
+        }
         Ok(Batch::Regression(sample))
     }
 }

@@ -19,8 +19,10 @@
 //! | file | what |
 //! | --- | --- |
 //! | `mod.rs` | [`Objective`], [`Batch`], [`mse`] |
-//! | `cfm.rs` | [`Cfm`] (the CFM batch on any path, I-CFM noise σ, [`TimeSampler`]), [`CfmObjective`] (source, target, coupling) |
+//! | `cfm.rs` | [`Cfm`] (the CFM batch on any path, I-CFM noise σ, [`TimeSampler`]), [`CfmObjective`] (source, target, coupling, label dropout) |
+//! | `dropout.rs` | [`drop_labels`]: label dropout, the null label ∅ on a random share p_uncond of the rows |
 //! | `likelihood.rs` | [`Likelihood`]: plain data samples for maximum-likelihood training |
+//! | `method.rs` | [`CfmMethod`]: the variants by name (I-CFM, OT-CFM, Sinkhorn), each a path plus a coupling |
 //!
 //! [`mse`] is the regression loss itself, averaged over the batch and the coordinates.
 
@@ -30,10 +32,14 @@ use crate::points::Points;
 use rand::RngCore;
 
 mod cfm;
+mod dropout;
 mod likelihood;
+mod method;
 
 pub use cfm::{Cfm, CfmObjective, TimeSampler};
+pub use dropout::{check_dropout, drop_labels};
 pub use likelihood::Likelihood;
+pub use method::CfmMethod;
 
 /// One training batch, as an objective draws it.
 #[derive(Clone, Debug, PartialEq)]

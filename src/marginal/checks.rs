@@ -6,7 +6,7 @@
 //! | [`check_continuity`] | ∂_t p_t + ∇·(p_t u_t) = 0 up to an O(h²) finite-difference error |
 //! | [`check_fm_cfm_gradients`] | ∇_θ L_FM = ∇_θ L_CFM: the losses differ by a constant |
 //! | [`check_bregman`] | with an L1 loss the minimiser is a median, not u_t(x) |
-//! | [`check_sampling`] | dx/dt = u_t(x) from N(0, I) reproduces the data (W2 at the sampling floor) |
+//! | [`check_sampling`], [`check_sampler`] | dx/dt = u_t(x) (or any sampler) from N(0, I) reproduces the data (W2 at the sampling floor) |
 
 use crate::error::{Error, Result};
 use crate::field::VectorField;
@@ -844,13 +844,34 @@ pub fn check_sampling<S: Scheduler>(
     settings: &SamplingSettings,
 ) -> Result<CheckReport> {
     let st = settings;
-    check_count("SamplingSettings::n", st.n)?;
-    check_count("SamplingSettings::repeats", st.repeats)?;
     check_count("SamplingSettings::steps", st.steps)?;
-    check_positive("SamplingSettings::ratio_tolerance", st.ratio_tolerance)?;
     if !(st.t_end > 0.0 && st.t_end <= 1.0) {
         return Err(Error::invalid("SamplingSettings::t_end", format!("must lie in (0, 1], got {}", st.t_end)));
     }
+    let grid = TimeGrid::uniform(0.0, st.t_end, st.steps)?;
+    let ode = |x0: &Points| solver::solve(field, x0, &grid, st.method).map(|sol| sol.final_state);
+    check_sampler(marginal, &ode, settings)
+}
+
+/// Check 5 for any sampler: `sampler` maps noise x₀ ~ N(0, I) (`repeats` × n
+/// rows) to samples, which are compared with fresh data exactly as in
+/// [`check_sampling`]. Use it for samplers that are not an ODE solve of one
+/// field: a reverse SDE, DDIM, a schedule-transformed model. Of the settings it
+/// uses `seed`, `n`, `repeats` and `ratio_tolerance`.
+///
+/// A sampler that fails with [`Error::NonFinite`] or [`Error::SolverFailed`]
+/// (a blow-up) fails the check with ratio = ∞; its other errors are returned.
+///
+/// Errors: bad settings, as [`check_sampling`].
+pub fn check_sampler<S: Scheduler>(
+    marginal: &Marginal<S>,
+    sampler: &dyn Fn(&Points) -> Result<Points>,
+    settings: &SamplingSettings,
+) -> Result<CheckReport> {
+    let st = settings;
+    check_count("SamplingSettings::n", st.n)?;
+    check_count("SamplingSettings::repeats", st.repeats)?;
+    check_positive("SamplingSettings::ratio_tolerance", st.ratio_tolerance)?;
     if st.n > metrics::W2_MAX_POINTS {
         return Err(Error::SizeLimit {
             what: "SamplingSettings::n".into(),
@@ -871,9 +892,15 @@ pub fn check_sampling<S: Scheduler>(
     let d = marginal.dim();
     let mut rng = StdRng::seed_from_u64(st.seed);
     let x0 = Points::from_fn(total, d, |_, _| rng.sample(StandardNormal));
-    let grid = TimeGrid::uniform(0.0, st.t_end, st.steps)?;
-    let solved = match solver::solve(field, &x0, &grid, st.method) {
-        Ok(sol) => Ok(sol.final_state),
+    let solved = match sampler(&x0) {
+        Ok(x1) if x1.shape() == x0.shape() => Ok(x1),
+        Ok(x1) => {
+            return Err(Error::shape(
+                "the samples of the sampler under test",
+                format!("{:?} (the shape of the noise it was given)", x0.shape()),
+                format!("{:?}", x1.shape()),
+            ))
+        }
         Err(e @ (Error::NonFinite { .. } | Error::SolverFailed { .. })) => Err(e),
         Err(e) => return Err(e),
     };
@@ -897,14 +924,14 @@ pub fn check_sampling<S: Scheduler>(
     let ratio = w2 / floor;
     let passed = ratio <= st.ratio_tolerance;
     let explanation = match (&solved, passed) {
-        (Err(e), _) => format!("the ODE of this field did not reach t = {}: {e}", st.t_end),
+        (Err(e), _) => format!("the sampler did not reach the data end: {e}"),
         (Ok(_), true) => format!(
-            "samples of the ODE are as close to the data (mean W2 {w2:.3}) as two fresh data samples are to each \
-             other (mean W2 {floor:.3}): this field carries N(0, I) to the data"
+            "the samples are as close to the data (mean W2 {w2:.3}) as two fresh data samples are to each \
+             other (mean W2 {floor:.3}): this sampler carries N(0, I) to the data"
         ),
         (Ok(_), false) => format!(
-            "samples of the ODE are at mean W2 {w2:.3} from the data, {ratio:.2}× the sampling floor {floor:.3} \
-             (tolerance {}×): this field does not carry N(0, I) to the data",
+            "the samples are at mean W2 {w2:.3} from the data, {ratio:.2}× the sampling floor {floor:.3} \
+             (tolerance {}×): this sampler does not carry N(0, I) to the data",
             st.ratio_tolerance
         ),
     };

@@ -65,6 +65,20 @@
 //!
 //! (for CondOT: u_t(x) = x/t + ((1 − t)/t) ∇ log p_t(x)).
 //!
+//! # Classes
+//!
+//! When the components are classes y (a mixture whose component k is class k, or a point set
+//! with each point its own class), the data of one class is a single component, so its
+//! marginal velocity is the component's own affine field:
+//!
+//! ```text
+//! u_t(x | y = k) = u_t^k(x),        u_t(x) = Σ_k p(y = k | x_t = x) u_t(x | y = k)      (π_k = p(y = k | x_t = x))
+//! ```
+//!
+//! [`Marginal::class_velocity`] evaluates it, and [`Marginal`] is a [`Model`] whose labels are
+//! the components: the exact conditional model, v(x, t | k) = u_t^k(x) and v(x, t | ∅) = u_t(x),
+//! against which classifier-free guidance is checked (`crate::guidance`).
+//!
 //! # Endpoints and far-away points
 //!
 //! Posterior weights go through log-sum-exp, so a point far from the data
@@ -87,7 +101,11 @@
 //! | [`check_continuity`] | ∂_t p_t + ∇·(p_t u_t) = 0, up to a finite-difference error that shrinks with the grid |
 //! | [`check_fm_cfm_gradients`] | L_FM − L_CFM does not depend on θ, so both losses have the same gradient |
 //! | [`check_bregman`] | with an L1 loss the minimiser is a median of the conditional velocities, not u_t(x) |
-//! | [`check_sampling`] | solving dx/dt = u_t(x) from noise reproduces the data (W2 at the sampling-noise floor) |
+//! | [`check_sampling`] | solving dx/dt = u_t(x) from noise reproduces the data (W2 at the sampling-noise floor); [`check_sampler`] does the same for any sampler (an SDE, DDIM) |
+//!
+//! [`GaussianBridge`] (`gaussian.rs`) is the exact marginal field between two
+//! Gaussians with independent pairs, and its flow map: topic 7.2 compares it with
+//! the optimal transport map.
 //!
 //! The checks take the field *under test* as a [`VectorField`], so feeding
 //! them a wrong field (a sign flip, or a conditional velocity used as if it
@@ -116,16 +134,19 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::data::{Dataset, GaussianMixture};
 use crate::error::{Error, Result};
-use crate::field::{Time, VectorField};
+use crate::field::{check_labels, Model, Time, VectorField, NULL_LABEL};
 use crate::numeric::{normalise_weights, shifted_exp, Cholesky, LN_2PI};
 use crate::path::{AffinePath, Scheduler, SchedulerOutput};
 use crate::points::Points;
 
 mod checks;
+mod gaussian;
+
+pub use gaussian::GaussianBridge;
 
 pub use checks::{
-    check_bregman, check_continuity, check_fm_cfm_gradients, check_marginalization, check_sampling, skewed_example,
-    weighted_mean, weighted_median, BregmanSettings, CheckReport, ContinuitySettings, GradientSettings,
+    check_bregman, check_continuity, check_fm_cfm_gradients, check_marginalization, check_sampler, check_sampling,
+    skewed_example, weighted_mean, weighted_median, BregmanSettings, CheckReport, ContinuitySettings, GradientSettings,
     MarginalizationSettings, Minimiser, SamplingSettings,
 };
 
@@ -361,6 +382,139 @@ impl<S: Scheduler> Marginal<S> {
     /// Errors: as [`Marginal::evaluate`].
     pub fn velocity(&self, x: &Points, t: f64) -> Result<Points> {
         Ok(self.evaluate(x, t)?.velocity)
+    }
+
+    /// The velocity of class k alone, u_t(x | y = k) = u_t^k(x), one row per point: the exact
+    /// marginal velocity of the data restricted to component k,
+    ///
+    /// ```text
+    /// u_t^k(x) = α̇_t m_k + (α̇_t α_t C_k + σ̇_t σ_t I)(α_t² C_k + σ_t² I)⁻¹ (x − α_t m_k)     (a Gaussian component)
+    /// u_t^k(x) = u_t(x | z_k)                                                              (a data point)
+    /// ```
+    ///
+    /// Errors: as [`Marginal::evaluate`], and [`Error::InvalidParameter`] for k ≥ K.
+    pub fn class_velocity(&self, x: &Points, t: f64, k: usize) -> Result<Points> {
+        self.check_query(x, "Marginal::class_velocity")?;
+        let k_count = self.num_components();
+        if k >= k_count {
+            return Err(Error::invalid(
+                format!("class {k} for Marginal::class_velocity"),
+                format!("the data has {k_count} components, so the classes are 0..{k_count}"),
+            ));
+        }
+        let f = self.frame(t)?;
+        let d = self.dim;
+        let mut out = Points::zeros(x.len(), d);
+        let (mut r, mut y, mut mean) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
+        for (xi, oi) in x.rows().zip(out.rows_mut()) {
+            for ((rj, xj), cj) in r.iter_mut().zip(xi).zip(&f.centers[k * d..(k + 1) * d]) {
+                *rj = xj - cj;
+            }
+            if f.chols.is_empty() {
+                y.iter_mut().zip(&r).for_each(|(yj, rj)| *yj = rj * f.inv_var);
+            } else {
+                f.chols[k].solve(&r, &mut y);
+            }
+            self.component_mean(&f, k, &y, &mut mean);
+            for ((o, m), yj) in oi.iter_mut().zip(&mean).zip(&y) {
+                *o = f.c.d_alpha * m + f.c.d_sigma * f.c.sigma * yj;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The marginal velocity u_t(x) and its Jacobian ∂u_t/∂x at every row: the Jacobians are
+    /// n × d × d row-major (`jac[i·d² + a·d + b] = ∂u_a/∂x_b` at point i). Each component's
+    /// velocity is affine in x and the posterior weights move with x, so
+    ///
+    /// ```text
+    /// ∂u_t/∂x = Σ_k π_k B_k + Σ_k π_k (u_t^k − u_t)(ȳ − y_k)ᵀ,    B_k = (α̇_t α_t C_k + σ̇_t σ_t I) Σ_k(t)⁻¹,
+    /// ȳ = Σ_k π_k y_k = −∇ log p_t(x)                              (∇π_k = π_k (ȳ − y_k))
+    /// ```
+    ///
+    /// and its trace is the divergence ∇·u_t that the likelihood of the marginal flow needs.
+    ///
+    /// Errors: as [`Marginal::evaluate`].
+    pub fn velocity_jacobian(&self, x: &Points, t: f64) -> Result<(Points, Vec<f64>)> {
+        self.check_query(x, "Marginal::velocity_jacobian")?;
+        let f = self.frame(t)?;
+        let (n, d) = x.shape();
+        let k_count = self.num_components();
+        let blocks = self.velocity_slopes(&f);
+        let mut s = self.scratch();
+        let (mut score, mut x1, mut uk) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
+        let mut v = Points::zeros(n, d);
+        let mut jac = vec![0.0; n * d * d];
+        let (da, dss) = (f.c.d_alpha, f.c.d_sigma * f.c.sigma);
+        for (i, xi) in x.rows().enumerate() {
+            self.point_eval(&f, xi, &mut s, &mut score, &mut x1)?;
+            let u = v.row_mut(i);
+            for ((uj, a), b) in u.iter_mut().zip(&x1).zip(&score) {
+                *uj = da * a - dss * b;
+            }
+            let u = v.row(i);
+            let ji = &mut jac[i * d * d..(i + 1) * d * d];
+            for k in 0..k_count {
+                let w = s.weights[k];
+                if w == 0.0 {
+                    continue;
+                }
+                let y = &s.ys[k * d..(k + 1) * d];
+                self.component_mean(&f, k, y, &mut s.mean);
+                for ((o, m), yj) in uk.iter_mut().zip(&s.mean).zip(y) {
+                    *o = da * m + dss * yj;
+                }
+                let bk = &blocks[k * d * d..(k + 1) * d * d];
+                for a in 0..d {
+                    let du = w * (uk[a] - u[a]);
+                    for b in 0..d {
+                        // ȳ − y_k = −score − y_k
+                        ji[a * d + b] += w * bk[a * d + b] + du * (-score[b] - y[b]);
+                    }
+                }
+            }
+        }
+        Ok((v, jac))
+    }
+
+    /// B_k = (α̇_t α_t C_k + σ̇_t σ_t I) Σ_k(t)⁻¹ for every component (K × d × d row-major):
+    /// the slope of component k's velocity in x.
+    fn velocity_slopes(&self, f: &Frame) -> Vec<f64> {
+        let (k_count, d) = (self.num_components(), self.dim);
+        let (aa, dss) = (f.c.d_alpha * f.c.alpha, f.c.d_sigma * f.c.sigma);
+        let mut out = vec![0.0; k_count * d * d];
+        match &self.covs {
+            None => {
+                for k in 0..k_count {
+                    for a in 0..d {
+                        out[k * d * d + a * d + a] = dss * f.inv_var;
+                    }
+                }
+            }
+            Some(covs) => {
+                let (mut e, mut col) = (vec![0.0; d], vec![0.0; d]);
+                let mut inv = vec![0.0; d * d];
+                for k in 0..k_count {
+                    // Σ_k(t)⁻¹ column by column (it is symmetric, so row-major is the same).
+                    for b in 0..d {
+                        e.iter_mut().enumerate().for_each(|(j, v)| *v = if j == b { 1.0 } else { 0.0 });
+                        f.chols[k].solve(&e, &mut col);
+                        for a in 0..d {
+                            inv[a * d + b] = col[a];
+                        }
+                    }
+                    let c = &covs[k * d * d..(k + 1) * d * d];
+                    let bk = &mut out[k * d * d..(k + 1) * d * d];
+                    for a in 0..d {
+                        for b in 0..d {
+                            let ci: f64 = (0..d).map(|m| c[a * d + m] * inv[m * d + b]).sum();
+                            bk[a * d + b] = aa * ci + dss * inv[a * d + b];
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The posterior mean of the data point, x̂₁(x) = E[x₁ | x_t = x] = Σ_k π_k(x) (m_k + α_t C_k y_k),
@@ -619,18 +773,99 @@ impl<S: Scheduler> Marginal<S> {
 impl<S: Scheduler> VectorField for Marginal<S> {
     /// The marginal velocity u_t(x), as [`Marginal::velocity`] (row by row for one time per row).
     fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
-        match t.rows(x.len(), "the marginal velocity")? {
+        by_time(x, t, out, "the marginal velocity", |x, t| self.velocity(x, t))
+    }
+}
+
+impl<S: Scheduler> Model for Marginal<S> {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// K: the components are the classes.
+    fn classes(&self) -> Option<usize> {
+        Some(self.num_components())
+    }
+
+    /// The exact conditional model: u_t(x | y = k) ([`Marginal::class_velocity`]) for a row
+    /// labelled k, and the marginal velocity u_t(x) for ∅ (`NULL_LABEL`, or `labels = None`).
+    fn velocity(&self, x: &Points, t: Time<'_>, labels: Option<&[usize]>) -> Result<Points> {
+        let n = x.len();
+        let t = t.rows(n, "the exact conditional model")?;
+        let mut out = Points::zeros(n, x.dim());
+        let Some(labels) = labels else {
+            self.check_query(x, "the exact conditional model")?;
+            self.eval_into(x, t, &mut out)?;
+            return Ok(out);
+        };
+        check_labels(labels, n, self.num_components(), "the exact conditional model")?;
+        let field = |xs: &Points, t: f64, y: usize| match y {
+            NULL_LABEL => self.velocity(xs, t),
+            k => self.class_velocity(xs, t, k),
+        };
+        match t {
             Time::Same(t) => {
-                let v = self.velocity(x, t)?;
-                out.as_mut_slice().copy_from_slice(v.as_slice());
+                // One call per label value, on the rows that carry it.
+                let mut values: Vec<usize> = labels.to_vec();
+                values.sort_unstable();
+                values.dedup();
+                for y in values {
+                    let rows: Vec<usize> = (0..n).filter(|&i| labels[i] == y).collect();
+                    let v = field(&x.select(&rows), t, y)?;
+                    for (j, &i) in rows.iter().enumerate() {
+                        out.row_mut(i).copy_from_slice(v.row(j));
+                    }
+                }
             }
             Time::PerRow(ts) => {
-                for (i, &ti) in ts.iter().enumerate() {
-                    let v = self.velocity(&x.select(&[i]), ti)?;
-                    out.row_mut(i).copy_from_slice(v.as_slice());
+                for (i, (&ti, &y)) in ts.iter().zip(labels).enumerate() {
+                    let v = field(&x.select(&[i]), ti, y)?;
+                    out.row_mut(i).copy_from_slice(v.row(0));
                 }
             }
         }
-        Ok(())
+        Ok(out)
     }
+}
+
+/// The score ∇ log p_t(x) of a [`Marginal`] as a [`VectorField`] (see [`Marginal::score_field`]).
+#[derive(Clone, Copy, Debug)]
+pub struct MarginalScore<'m, S>(&'m Marginal<S>);
+
+impl<S: Scheduler> Marginal<S> {
+    /// The exact score ∇ log p_t(x) as a [`VectorField`], for samplers that are
+    /// driven by a score (the reverse SDE and probability-flow ODE of [`crate::diffusion`]).
+    pub fn score_field(&self) -> MarginalScore<'_, S> {
+        MarginalScore(self)
+    }
+}
+
+impl<S: Scheduler> VectorField for MarginalScore<'_, S> {
+    /// ∇ log p_t(x), as [`Marginal::score`] (row by row for one time per row).
+    fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
+        by_time(x, t, out, "the marginal score", |x, t| self.0.score(x, t))
+    }
+}
+
+/// Writes `f(x, t)` into `out`: in one call for one time, row by row for one time per row.
+fn by_time(
+    x: &Points,
+    t: Time<'_>,
+    out: &mut Points,
+    what: &str,
+    f: impl Fn(&Points, f64) -> Result<Points>,
+) -> Result<()> {
+    match t.rows(x.len(), what)? {
+        Time::Same(t) => {
+            let v = f(x, t)?;
+            out.as_mut_slice().copy_from_slice(v.as_slice());
+        }
+        Time::PerRow(ts) => {
+            for (i, &ti) in ts.iter().enumerate() {
+                let v = f(&x.select(&[i]), ti)?;
+                out.row_mut(i).copy_from_slice(v.as_slice());
+            }
+        }
+    }
+    Ok(())
 }

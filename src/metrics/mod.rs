@@ -25,23 +25,40 @@
 //! * [`kinetic_energy`] — `E[∫ ‖ẋ_t‖² dt]`, the quantity optimal transport minimises;
 //! * [`straightness`] — `E[∫ ‖(x_1 − x_0) − ẋ_t‖² dt]` (Liu et al., rectified
 //!   flow): zero exactly for straight lines travelled at constant speed, which
-//!   is what lets a few Euler steps sample well.
+//!   is what lets a few Euler steps sample well;
+//! * [`normalized_path_energy`] — `|PE − W2²| / W2²` (Tong et al. 2024), the
+//!   kinetic (path) energy measured against the least possible one, that of
+//!   optimal transport.
+//!
+//! [`crossings`] counts how many of the straight segments of a pairing
+//! (x₀ᵢ → x₁ᵢ) cross each other: an optimal-transport pairing has none.
 //!
 //! Both use finite differences: between two stored states the path is taken to
 //! be the straight segment travelled at constant speed.
 //!
-//! Everything here is plain `f64` numerics on [`Points`](crate::Points); nothing is random.
+//! Three class-aware measures judge a conditional sampler: [`knn_classify`] (the class a point
+//! looks like, by its nearest labelled data points), [`accuracy`] (how often that is the class
+//! asked for) and [`spread`] (tr Cov, the diversity of a sample).
+//!
+//! Everything here is plain `f64` numerics on [`Points`](crate::Points); nothing is random
+//! ([`nfe_sweep`] takes its noise and reference draws from the caller).
 //!
 //! | file | what |
 //! | --- | --- |
 //! | `wasserstein.rs` | [`w2`], [`w2_squared`] (exact, through [`crate::ot`]) |
 //! | `kernel.rs` | [`mmd_rbf`], [`mmd_rbf_multi`], [`median_bandwidth`], [`energy_distance`] |
-//! | `trajectory.rs` | [`kinetic_energy`], [`straightness`] |
+//! | `trajectory.rs` | [`kinetic_energy`], [`straightness`], [`normalized_path_energy`], [`crossings`] |
+//! | `sweep.rs` | [`nfe_sweep`]: W2 against NFE for each solver, with the noise floor as mean ± spread |
+//! | `classes.rs` | [`knn_classify`], [`accuracy`], [`spread`] |
 
+mod classes;
 mod kernel;
+mod sweep;
 mod trajectory;
 mod wasserstein;
 
+pub use classes::{accuracy, knn_classify, spread};
 pub use kernel::{energy_distance, median_bandwidth, mmd_rbf, mmd_rbf_multi, MEDIAN_MAX_POINTS, PAIRWISE_MAX_POINTS};
-pub use trajectory::{kinetic_energy, straightness};
+pub use sweep::{nfe_sweep, NfeSweep, Spread, SweepRow};
+pub use trajectory::{crossings, kinetic_energy, normalized_path_energy, straightness, CROSSINGS_MAX_POINTS};
 pub use wasserstein::{w2, w2_squared, W2_MAX_POINTS};

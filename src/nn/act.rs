@@ -90,6 +90,33 @@ fn bwd_body<const FMA: bool>(p: &mut [f32], s: &[f32], g: &[f32], gb: &mut [f32]
     }
 }
 
+/// In place: z[r, j] = silu(p) with p = z[r, j] + b[j]; ds[r, j] = silu'(p) = σ(p)(1 + p(1 − σ(p))).
+/// (The forward pass of a Jacobian-vector product: `ds` scales the tangents.)
+#[inline(always)]
+fn fwd_deriv_body<const FMA: bool>(z: &mut [f32], b: &[f32], ds: &mut [f32]) {
+    let o = b.len();
+    for (zr, dr) in z.chunks_exact_mut(o).zip(ds.chunks_exact_mut(o)) {
+        for j in 0..o {
+            let p = zr[j] + b[j];
+            let sg = sigmoid::<FMA>(p);
+            zr[j] = p * sg;
+            dr[j] = sg * madd::<FMA>(p, 1.0 - sg, 1.0);
+        }
+    }
+}
+
+/// In place: every block of `s.len()` numbers of `t` is multiplied by `s`, element by element
+/// (the tangents of all probes times the activation's derivative at the primal rows).
+#[inline(always)]
+fn scale_blocks_body<const FMA: bool>(t: &mut [f32], s: &[f32]) {
+    let len = s.len();
+    for block in t.chunks_exact_mut(len) {
+        for (a, b) in block.iter_mut().zip(s) {
+            *a *= b;
+        }
+    }
+}
+
 /// z[r, j] += b[j] (no activation).
 #[inline(always)]
 fn bias_body(z: &mut [f32], b: &[f32]) {
@@ -101,31 +128,35 @@ fn bias_body(z: &mut [f32], b: &[f32]) {
     }
 }
 
+/// z[r, j] += b[j]; y = max(z, 0) (ReLU, for the coupling conditioners of `flowpass.rs`).
+#[inline(always)]
+fn relu_fwd_body<const FMA: bool>(z: &mut [f32], b: &[f32], y: &mut [f32]) {
+    let o = b.len();
+    for (zr, yr) in z.chunks_exact_mut(o).zip(y.chunks_exact_mut(o)) {
+        for j in 0..o {
+            let p = zr[j] + b[j];
+            zr[j] = p;
+            yr[j] = p.max(0.0);
+        }
+    }
+}
+
+/// In place: g <- g * [z > 0]; also gb[j] += sum_r of it.
+#[inline(always)]
+fn relu_bwd_body<const FMA: bool>(g: &mut [f32], z: &[f32], gb: &mut [f32]) {
+    let o = gb.len();
+    for (gr, zr) in g.chunks_exact_mut(o).zip(z.chunks_exact(o)) {
+        for j in 0..o {
+            let d = if zr[j] > 0.0 { gr[j] } else { 0.0 };
+            gr[j] = d;
+            gb[j] += d;
+        }
+    }
+}
+
 // ---- runtime dispatch -------------------------------------------------------
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Level {
-    Avx512,
-    Avx2,
-    Base,
-}
-
-fn level() -> Level {
-    use std::sync::OnceLock;
-    static L: OnceLock<Level> = OnceLock::new();
-    *L.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::env::var_os("FLOWMATCH_NO_AVX512").is_none() && is_x86_feature_detected!("avx512f") {
-                return Level::Avx512;
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                return Level::Avx2;
-            }
-        }
-        Level::Base
-    })
-}
+use crate::numeric::{simd_level as level, SimdLevel as Level};
 
 macro_rules! dispatch {
     ($name:ident, $body:ident, ($($arg:ident : $ty:ty),*)) => {
@@ -151,6 +182,10 @@ macro_rules! dispatch {
 dispatch!(silu_fwd_train, fwd_train_body, (z: &mut [f32], b: &[f32], y: &mut [f32], s: &mut [f32]));
 dispatch!(silu_fwd_infer, fwd_infer_body, (z: &mut [f32], b: &[f32]));
 dispatch!(silu_bwd, bwd_body, (p: &mut [f32], s: &[f32], g: &[f32], gb: &mut [f32]));
+dispatch!(silu_fwd_deriv, fwd_deriv_body, (z: &mut [f32], b: &[f32], ds: &mut [f32]));
+dispatch!(scale_blocks, scale_blocks_body, (t: &mut [f32], s: &[f32]));
+dispatch!(relu_fwd, relu_fwd_body, (z: &mut [f32], b: &[f32], y: &mut [f32]));
+dispatch!(relu_bwd, relu_bwd_body, (g: &mut [f32], z: &[f32], gb: &mut [f32]));
 
 // ---- thin matmuls (one side has <= 8 columns): cheaper than gemm's packing -------------
 
@@ -283,5 +318,33 @@ mod tests {
             let d = sg * (1.0 + x * (1.0 - sg));
             assert!((p[i] as f64 - d).abs() < 2e-6, "x {x} got {} want {d}", p[i]);
         }
+    }
+}
+
+#[cfg(test)]
+mod relu_tests {
+    use super::*;
+
+    #[test]
+    fn relu_kernels_match_the_definition() {
+        let z0: Vec<f32> = (0..96).map(|i| (i as f32 - 47.5) * 0.37).collect();
+        let b = [0.25f32, -0.5, 1.0];
+        let (mut z, mut y) = (z0.clone(), vec![0.0; 96]);
+        relu_fwd(&mut z, &b, &mut y);
+        for i in 0..96 {
+            let p = z0[i] + b[i % 3];
+            assert_eq!(z[i], p);
+            assert_eq!(y[i], p.max(0.0));
+        }
+        let mut g: Vec<f32> = (0..96).map(|i| 1.0 + i as f32).collect();
+        let mut gb = [0.0f32; 3];
+        relu_bwd(&mut g, &z, &mut gb);
+        let mut want = [0.0f32; 3];
+        for i in 0..96 {
+            let d = if z[i] > 0.0 { 1.0 + i as f32 } else { 0.0 };
+            assert_eq!(g[i], d);
+            want[i % 3] += d;
+        }
+        assert_eq!(gb, want);
     }
 }

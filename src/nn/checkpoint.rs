@@ -13,7 +13,7 @@ use dfdx::nn::tensor_collection::{
     RecursiveWalker, ScalarOptions, TensorCollection, TensorOptions, TensorVisitor, ViewTensorName, ViewTensorRef,
 };
 use dfdx::nn::LoadFromSafetensors;
-use dfdx::prelude::{Shape, Tensor};
+use dfdx::prelude::{Gradients, Shape, Tensor};
 use dfdx::tensor_ops::Device;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -86,10 +86,13 @@ pub fn write_atomically(
 /// One named tensor of a module: (name, shape, f32 values in row-major order).
 pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
 
-/// Collects a module's tensors.
-struct Collect(Vec<NamedTensor>);
+/// Collects a module's tensors, or their gradients in `grads`.
+struct Collect<'g, D: Device<f32>> {
+    out: Vec<NamedTensor>,
+    grads: Option<&'g Gradients<f32, D>>,
+}
 
-impl<D: Device<f32>> TensorVisitor<f32, D> for Collect {
+impl<D: Device<f32>> TensorVisitor<f32, D> for Collect<'_, D> {
     type Viewer = (ViewTensorRef, ViewTensorName);
     type Err = Error;
     type E2 = f32;
@@ -102,7 +105,11 @@ impl<D: Device<f32>> TensorVisitor<f32, D> for Collect {
     ) -> Result<Option<Tensor<S, f32, D>>> {
         use dfdx::prelude::HasShape;
         let shape: Vec<usize> = t.shape().concrete().into_iter().collect();
-        self.0.push((name, shape, t.as_vec()));
+        let values = match self.grads {
+            Some(grads) => grads.get(t).as_vec(),
+            None => t.as_vec(),
+        };
+        self.out.push((name, shape, values));
         Ok(None)
     }
 
@@ -113,9 +120,20 @@ impl<D: Device<f32>> TensorVisitor<f32, D> for Collect {
 
 /// The named tensors of a dfdx module, in visiting order.
 pub fn module_tensors<M: TensorCollection<f32, D>, D: Device<f32>>(module: &M) -> Result<Vec<NamedTensor>> {
-    let mut c = Collect(Vec::new());
+    let mut c = Collect { out: Vec::new(), grads: None };
     M::iter_tensors(&mut RecursiveWalker { m: (module, String::new()), f: &mut c })?;
-    Ok(c.0)
+    Ok(c.out)
+}
+
+/// The gradient of every tensor of a dfdx module in `grads` (which must hold one for each), named
+/// and ordered as [`module_tensors`] names and orders the tensors.
+pub(crate) fn module_gradients<M: TensorCollection<f32, D>, D: Device<f32>>(
+    module: &M,
+    grads: &Gradients<f32, D>,
+) -> Result<Vec<NamedTensor>> {
+    let mut c = Collect { out: Vec::new(), grads: Some(grads) };
+    M::iter_tensors(&mut RecursiveWalker { m: (module, String::new()), f: &mut c })?;
+    Ok(c.out)
 }
 
 /// Saves a dfdx module's weights and `meta` to `path` as one safetensors file, atomically.
@@ -124,8 +142,25 @@ pub fn save_module<M: TensorCollection<f32, D>, D: Device<f32>>(
     meta: &CheckpointMeta,
     path: impl AsRef<Path>,
 ) -> Result<()> {
+    save_module_with(module, &[], meta, path)
+}
+
+/// Like [`save_module`], with `extra` tensors (weights kept outside the dfdx module, such as
+/// a conditional model's label vectors) stored next to the module's.
+pub fn save_module_with<M: TensorCollection<f32, D>, D: Device<f32>>(
+    module: &M,
+    extra: &[NamedTensor],
+    meta: &CheckpointMeta,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let mut tensors = module_tensors(module)?;
+    tensors.extend(extra.iter().cloned());
+    save_tensors(tensors, meta, path)
+}
+
+/// Saves named f32 tensors and `meta` to `path` as one safetensors file, atomically.
+pub fn save_tensors(tensors: Vec<NamedTensor>, meta: &CheckpointMeta, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let tensors = module_tensors(module)?;
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> =
         tensors.into_iter().map(|(n, s, v)| (n, s, v.iter().flat_map(|x| x.to_le_bytes()).collect())).collect();
     let views = bytes
@@ -142,6 +177,29 @@ pub fn save_module<M: TensorCollection<f32, D>, D: Device<f32>>(
     let data = safetensors::tensor::serialize(views, &metadata)
         .map_err(|e| Error::Checkpoint { path: path.display().to_string(), reason: format!("{e:?}") })?;
     write_bytes_atomically(path, &data)
+}
+
+/// Tensors by name: (shape, f32 values).
+pub type TensorMap = HashMap<String, (Vec<usize>, Vec<f32>)>;
+
+/// Reads every tensor of a checkpoint written by [`save_tensors`] or [`save_module`] (f32 only),
+/// with its metadata.
+pub fn load_tensors(path: impl AsRef<Path>) -> Result<(CheckpointMeta, TensorMap)> {
+    let path = path.as_ref();
+    let meta = read_meta(path)?;
+    let bytes = read_file(path)?;
+    let bad = |reason: String| Error::Checkpoint { path: path.display().to_string(), reason };
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("not a readable safetensors file ({e:?}); it may be truncated or corrupt")))?;
+    let mut out = HashMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != safetensors::Dtype::F32 {
+            return Err(bad(format!("tensor {name} is {:?}, not f32", view.dtype())));
+        }
+        let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        out.insert(name, (view.shape().to_vec(), values));
+    }
+    Ok((meta, out))
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
@@ -172,6 +230,25 @@ pub fn read_meta(path: impl AsRef<Path>) -> Result<CheckpointMeta> {
         return Err(bad(format!("format version {} is not the supported {FORMAT_VERSION}", meta.format)));
     }
     Ok(meta)
+}
+
+/// Reads the tensor `name` (f32) of the checkpoint at `path`: its shape and values.
+///
+/// Errors: [`Error::Checkpoint`] when the file has no such tensor or it is not f32.
+pub fn read_tensor(path: impl AsRef<Path>, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let bad = |reason: String| Error::Checkpoint { path: path.display().to_string(), reason };
+    let file = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("not a readable safetensors file ({e:?}); it may be truncated or corrupt")))?;
+    let view = file.tensor(name).map_err(|_| {
+        bad(format!("it holds no tensor '{name}', which this model needs; it was saved from another kind of model"))
+    })?;
+    if view.dtype() != safetensors::Dtype::F32 {
+        return Err(bad(format!("its tensor '{name}' is {:?}, not f32", view.dtype())));
+    }
+    let values = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    Ok((view.shape().to_vec(), values))
 }
 
 /// Loads the weights in `path` into `module`. On any error `module` is left unchanged.

@@ -9,9 +9,13 @@
 //!   the bias and the SiLU fused: the matmuls call gemm 0.19 (AVX-512 on stable, detected at
 //!   run time; thin layers use small vectorised loops) and the SiLU uses the kernels of
 //!   [`super::act`]. The first layer sums `W_x x` and `W_t τ` before its SiLU, so the
-//!   checkpoint layout (`x_in`, `t_in`) is unchanged.
+//!   checkpoint layout (`x_in`, `t_in`) is unchanged. A conditional model adds its label
+//!   vector E[y] there too ([`Embed`]); the op hands back that row's gradient, ∂L/∂z₁.
 //! * [`Frozen`] snapshots the weights once and evaluates the network on plain buffers, in
 //!   chunks of [`CHUNK`] rows (so the activations stay in L2), spread over the worker threads.
+//! * [`Frozen::eval_tangents`] (in `fused/jvp.rs`) pushes tangents through the same layers
+//!   (forward-mode Jacobian-vector products): the divergence and the Hutchinson products J ε
+//!   that exact likelihoods need.
 //!
 //! Work is split over a small fork-join pool (`pool.rs`) whose thread count is fixed per
 //! process (`FLOWMATCH_THREADS`, else `RAYON_NUM_THREADS`, else the number of CPUs). A batch
@@ -22,6 +26,7 @@
 
 use super::act;
 use super::config::TimeEmbedding;
+use super::labels::{scatter_into, GradSink};
 use super::layers::MlpNet;
 use super::pool;
 use crate::field::Time;
@@ -29,6 +34,9 @@ use dfdx::nn::modules::Linear;
 use dfdx::prelude::*;
 use gemm19 as gemm;
 use std::ops::Range;
+
+mod jvp;
+pub(crate) use jvp::Tangents;
 
 /// Rows per chunk of the tape-free forward pass (500 × 256 activations stay in L2).
 pub(crate) const CHUNK: usize = 512;
@@ -95,7 +103,7 @@ fn mm(
 
 /// A buffer for the caller to overwrite. Zeroed memory from the allocator is cheap, and it is
 /// first touched by the thread that will use it.
-fn buf(n: usize) -> Vec<f32> {
+pub(super) fn buf(n: usize) -> Vec<f32> {
     vec![0.0; n]
 }
 
@@ -106,7 +114,7 @@ fn data<S: dfdx::shapes::Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
 }
 
 /// `out (p × q) += aᵀ b` for `a (m × p)` and `b (m × q)`: a weight gradient summed over rows.
-fn at_b_acc(a: &[f32], b: &[f32], out: &mut [f32], p: usize, q: usize) {
+pub(super) fn at_b_acc(a: &[f32], b: &[f32], out: &mut [f32], p: usize, q: usize) {
     let m = a.len() / p;
     if p <= THIN {
         act::small_t_times_wide(a, b, out, p);
@@ -116,16 +124,16 @@ fn at_b_acc(a: &[f32], b: &[f32], out: &mut [f32], p: usize, q: usize) {
 }
 
 /// One affine layer's weight `W (o × k)`, its transpose when a thin kernel needs it, and its bias.
-struct Layer {
-    o: usize,
-    k: usize,
-    w: Vec<f32>,
-    wt: Vec<f32>,
-    b: Vec<f32>,
+pub(super) struct Layer {
+    pub(super) o: usize,
+    pub(super) k: usize,
+    pub(super) w: Vec<f32>,
+    pub(super) wt: Vec<f32>,
+    pub(super) b: Vec<f32>,
 }
 
 impl Layer {
-    fn new(w: Vec<f32>, b: Vec<f32>, o: usize, k: usize) -> Self {
+    pub(super) fn new(w: Vec<f32>, b: Vec<f32>, o: usize, k: usize) -> Self {
         let wt = if k <= THIN || o <= THIN { act::transpose(&w, o, k) } else { Vec::new() };
         Layer { o, k, w, wt, b }
     }
@@ -135,7 +143,7 @@ impl Layer {
     }
 
     /// `out (m × o) = inp (m × k) Wᵀ` (no bias). Each output row depends only on its input row.
-    fn fwd(&self, inp: &[f32], out: &mut [f32]) {
+    pub(super) fn fwd(&self, inp: &[f32], out: &mut [f32]) {
         let (o, k) = (self.o, self.k);
         if k <= THIN {
             act::rows_small_times_wide(inp, &self.wt, out, k, false);
@@ -147,7 +155,7 @@ impl Layer {
     }
 
     /// `out (m × k) = g (m × o) W`: the gradient for the layer's input.
-    fn back_input(&self, g: &[f32], out: &mut [f32]) {
+    pub(super) fn back_input(&self, g: &[f32], out: &mut [f32]) {
         let (o, k) = (self.o, self.k);
         if o <= THIN {
             act::rows_small_times_wide(g, &self.w, out, o, false);
@@ -210,12 +218,16 @@ impl Weights {
         act::add_bias(v, &self.out.b);
     }
 
-    /// Training forward on `m` rows: `v = net(x, τ)`, keeping what backward needs.
-    fn train_fwd(&self, x: &[f32], tau: &[f32], v: &mut [f32]) -> Acts {
+    /// Training forward on `m` rows: `v = net(x, τ)` (plus the label vectors of `embed`),
+    /// keeping what backward needs.
+    fn train_fwd(&self, x: &[f32], tau: &[f32], embed: Option<Embed<'_>>, v: &mut [f32]) -> Acts {
         let m = x.len() / self.d;
         let mut acts = Acts::new(m * self.h);
         let mut tp = buf(m * self.h);
         self.t_in.fwd(tau, &mut tp);
+        if let Some(e) = embed {
+            add_rows(&mut tp, e.table, e.rows, self.h);
+        }
         let Acts { p, s, a } = &mut acts;
         self.first_pre(x, TimePart::PerRow(&tp), &mut p[0]);
         act::silu_fwd_train(&mut p[0], &self.x_in.b, &mut a[0], &mut s[0]);
@@ -264,6 +276,21 @@ fn add_transposed(out: &mut [f32], t: &[f32], r: usize, c: usize) {
             out[i * c + j] += t[j * r + i];
         }
     }
+}
+
+/// `z[i] += table[rows[i]]` for every row i of `z` (rows `h` wide): a label vector per point.
+fn add_rows(z: &mut [f32], table: &[f32], rows: &[usize], h: usize) {
+    for (zi, &k) in z.chunks_exact_mut(h).zip(rows) {
+        act::add_into(zi, &table[k * h..(k + 1) * h]);
+    }
+}
+
+/// A label vector per point, added to the first layer's pre-activation: point i gets row
+/// `rows[i]` of `table` ((K + 1) × H). See `labels.rs`.
+#[derive(Clone, Copy)]
+pub(crate) struct Embed<'a> {
+    pub(crate) table: &'a [f32],
+    pub(crate) rows: &'a [usize],
 }
 
 /// The time part of the first layer: one row per point, or one row shared by all points.
@@ -351,7 +378,7 @@ impl GradParts<'_> {
 }
 
 /// Row ranges for splitting a batch of `n` rows over the pool (16-row aligned, for gemm's kernels).
-fn row_parts(n: usize) -> Vec<Range<usize>> {
+pub(super) fn row_parts(n: usize) -> Vec<Range<usize>> {
     // Small batches are not worth a fork-join.
     let parts = if n < 32 { 1 } else { pool::threads() };
     pool::ranges(n, parts, 16)
@@ -376,10 +403,15 @@ macro_rules! grad_slices {
 /// `tau` holds the `n × TF` time features (no gradient flows to `x` or `τ`). The rows are split
 /// into one block per thread, and each block goes through all layers on its own, forward and
 /// backward; the parameter gradients of the blocks are added in block order.
+///
+/// With `embed = Some((table, rows, sink))` point i also gets the label vector `table[rows[i]]`
+/// in its first pre-activation, and the backward pass leaves the table's gradient
+/// (Σ of ∂L/∂z₁ over the points of each row, blocks and rows in order) in `sink`.
 pub(crate) fn mlp<const D: usize, const H: usize, const TF: usize>(
     x: Tensor<(usize, Const<D>), f32, Cpu, OwnedTape<f32, Cpu>>,
     tau: Vec<f32>,
     net: &MlpNet<D, H, TF, f32, Cpu>,
+    embed: Option<(&[f32], Vec<usize>, GradSink)>,
 ) -> Tensor<(usize, Const<D>), f32, Cpu, OwnedTape<f32, Cpu>> {
     let n = x.shape().0;
     assert_eq!(tau.len(), n * TF, "one row of time features per point");
@@ -390,9 +422,18 @@ pub(crate) fn mlp<const D: usize, const H: usize, const TF: usize>(
     let mut v = buf(n * D);
     let mut items: Vec<(Range<usize>, &mut [f32], Option<Acts>)> =
         parts.iter().cloned().zip(split_rows(&mut v, D, &parts)).map(|(r, v)| (r, v, None)).collect();
+    let (table, table_rows) = match &embed {
+        Some((table, rows, _)) => {
+            assert_eq!(rows.len(), n, "one label row per point");
+            (*table, rows.as_slice())
+        }
+        None => (&[][..], &[][..]),
+    };
     pool::for_each_mut(&mut items, |_, (rows, v, acts)| {
-        *acts = Some(w.train_fwd(&xb[rows.start * D..rows.end * D], &tau[rows.start * TF..rows.end * TF], v));
+        let e = embed.as_ref().map(|_| Embed { table, rows: &table_rows[rows.clone()] });
+        *acts = Some(w.train_fwd(&xb[rows.start * D..rows.end * D], &tau[rows.start * TF..rows.end * TF], e, v));
     });
+    let embed_back = embed.map(|(table, rows, sink)| (table.len(), rows, sink));
     let mut acts: Vec<Acts> = items.into_iter().map(|(_, _, a)| a.expect("every block ran")).collect();
     let out = x.device().tensor_from_vec(v, (n, Const::<D>));
 
@@ -433,6 +474,14 @@ pub(crate) fn mlp<const D: usize, const H: usize, const TF: usize>(
                 act::add_into(dst, src);
             }
         }
+        if let Some((len, rows, sink)) = embed_back {
+            // train_bwd left ∂L/∂z₁ in each block's first pre-activation buffer.
+            let mut g = vec![0.0f32; len];
+            for (range, acts) in parts.iter().zip(&acts) {
+                scatter_into(&mut g, &rows[range.clone()], &acts.p[0], H);
+            }
+            *sink.lock().expect("the gradient sink is only used here") = g;
+        }
         Ok(())
     });
     out.put_tape(tape)
@@ -456,14 +505,18 @@ impl Frozen {
         Frozen { w: Weights::of(net), emb }
     }
 
-    /// `out (n × D) = v(x (n × D), t)`, in blocks of [`CHUNK`] rows spread over the worker threads.
-    /// Each block is computed the same way whichever thread runs it, and whatever the thread count.
-    pub(crate) fn eval(&self, x: &[f64], t: Time<'_>, out: &mut [f64]) {
+    /// `out (n × D) = v(x (n × D), t)` (with the label vectors of `embed`, one row per point), in
+    /// blocks of [`CHUNK`] rows spread over the worker threads. Each block is computed the same
+    /// way whichever thread runs it, and whatever the thread count.
+    pub(crate) fn eval(&self, x: &[f64], t: Time<'_>, embed: Option<Embed<'_>>, out: &mut [f64]) {
         let (d, tf, h) = (self.w.d, self.w.tf, self.w.h);
         let n = x.len() / d;
         assert_eq!(out.len(), n * d);
         if let Time::PerRow(ts) = t {
             assert_eq!(ts.len(), n);
+        }
+        if let Some(e) = embed {
+            assert_eq!(e.rows.len(), n, "one label row per point");
         }
         // For one shared t, W_t τ(t) is computed once, by the same kernel as per row (the same bits).
         let shared = match t {
@@ -495,12 +548,22 @@ impl Frozen {
                 for (a, b) in xf.iter_mut().zip(&x[r0 * d..(r0 + m) * d]) {
                     *a = *b as f32;
                 }
-                let time = match t {
-                    Time::PerRow(ts) => {
+                let time = match (t, embed) {
+                    (Time::PerRow(ts), _) => {
                         self.w.t_in.fwd(&self.emb.features(&ts[r0..r0 + m], tf), tp);
+                        if let Some(e) = embed {
+                            add_rows(tp, e.table, &e.rows[r0..r0 + m], h);
+                        }
                         TimePart::PerRow(tp)
                     }
-                    Time::Same(_) => TimePart::Shared(&shared),
+                    (Time::Same(_), None) => TimePart::Shared(&shared),
+                    (Time::Same(_), Some(e)) => {
+                        for row in tp.chunks_exact_mut(h) {
+                            row.copy_from_slice(&shared);
+                        }
+                        add_rows(tp, e.table, &e.rows[r0..r0 + m], h);
+                        TimePart::PerRow(tp)
+                    }
                 };
                 self.w.infer(xf, time, vf, hs);
                 for (o, v) in out.iter_mut().zip(vf.iter()) {
@@ -538,7 +601,7 @@ mod tests {
 
         let fused_grads = net.alloc_grads();
         let xs = dev.tensor_from_vec(x.clone(), (n, Const::<D>)).traced(fused_grads);
-        let pred = mlp(xs, tau.clone(), &net);
+        let pred = mlp(xs, tau.clone(), &net, None);
         let pred_fused = pred.as_vec();
         let loss = (pred - target.clone()).square().mean();
         let loss_fused = loss.array();
@@ -547,7 +610,7 @@ mod tests {
         let plain_grads = net.alloc_grads();
         let xs = dev.tensor_from_vec(x.clone(), (n, Const::<D>)).traced(plain_grads);
         let taus = dev.tensor_from_vec(tau.clone(), (n, Const::<TF>)).retaped::<OwnedTape<f32, Cpu>>();
-        let pred = net.forward(xs, taus, Activation::Silu).unwrap();
+        let pred = net.forward_with(xs, taus, None, Activation::Silu).unwrap();
         let pred_plain = pred.as_vec();
         let loss = (pred - target).square().mean();
         let loss_plain = loss.array();
@@ -586,13 +649,13 @@ mod tests {
             let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
             let td: Vec<f64> = tau.iter().map(|&v| v as f64).collect();
             let mut out = vec![0.0; n * D];
-            frozen.eval(&xd, Time::PerRow(&td), &mut out);
+            frozen.eval(&xd, Time::PerRow(&td), None, &mut out);
             let out: Vec<f32> = out.iter().map(|&v| v as f32).collect();
             assert!(rel(&out, &pred_plain) < 1e-5, "{what}: tape-free forward {}", rel(&out, &pred_plain));
             let mut same = vec![0.0; n * D];
-            frozen.eval(&xd, Time::Same(td[0]), &mut same);
+            frozen.eval(&xd, Time::Same(td[0]), None, &mut same);
             let mut row0 = vec![0.0; n * D];
-            frozen.eval(&xd, Time::PerRow(&vec![td[0]; n]), &mut row0);
+            frozen.eval(&xd, Time::PerRow(&vec![td[0]; n]), None, &mut row0);
             assert_eq!(same, row0, "{what}: a shared t must give the same bits as that t on every row");
         }
     }
@@ -608,6 +671,79 @@ mod tests {
         check::<3, 40, 40>(64, 6); // many time features: gemm for W_t
     }
 
+    /// With label vectors: the fused op against the plain graph on one-hot codes times a table
+    /// (the concatenation the table stands for), forward, every gradient and the table's.
+    fn check_embed<const D: usize, const H: usize, const K1: usize>(n: usize, seed: u64) {
+        let dev = Cpu::seed_from_u64(seed);
+        let net = MlpNet::<D, H, 1, f32, Cpu>::try_build(&dev).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut rand_vec =
+            |len: usize, scale: f32| -> Vec<f32> { (0..len).map(|_| scale * rng.gen_range(-1.0f32..1.0)).collect() };
+        let (x, tau, target, table) =
+            (rand_vec(n * D, 3.0), rand_vec(n, 1.0), rand_vec(n * D, 3.0), rand_vec(K1 * H, 1.0));
+        let rows: Vec<usize> = (0..n).map(|i| (i * 7 + i / 3) % K1).collect();
+        let target = dev.tensor_from_vec(target, (n, Const::<D>));
+
+        let sink = GradSink::default();
+        let xs = dev.tensor_from_vec(x.clone(), (n, Const::<D>)).traced(net.alloc_grads());
+        let pred = mlp(xs, tau.clone(), &net, Some((&table, rows.clone(), sink.clone())));
+        let pred_fused = pred.as_vec();
+        let fused_grads = (pred - target.clone()).square().mean().backward();
+        let table_grad_fused = sink.lock().unwrap().clone();
+
+        // Plain graph; leaky gradients keep the table's (it is no module parameter).
+        let xs = dev.tensor_from_vec(x.clone(), (n, Const::<D>)).traced(Gradients::leaky());
+        let taus = dev.tensor_from_vec(tau.clone(), (n, Const::<1>)).retaped::<OwnedTape<f32, Cpu>>();
+        let mut onehot = vec![0.0f32; n * K1];
+        rows.iter().enumerate().for_each(|(i, &k)| onehot[i * K1 + k] = 1.0);
+        let onehot = dev.tensor_from_vec(onehot, (n, Const::<K1>));
+        let e: Tensor<Rank2<K1, H>, f32, Cpu> = dev.tensor_from_vec(table.clone(), (Const, Const));
+        let extra = onehot.retaped::<OwnedTape<f32, Cpu>>().matmul(e.retaped::<OwnedTape<f32, Cpu>>());
+        let pred = net.forward_with(xs, taus, Some(extra), Activation::Silu).unwrap();
+        let pred_plain = pred.as_vec();
+        let plain_grads = (pred - target).square().mean().backward();
+
+        let what = format!("D={D} H={H} K+1={K1} n={n}");
+        assert!(rel(&pred_fused, &pred_plain) < 1e-5, "{what}: forward {}", rel(&pred_fused, &pred_plain));
+        let table_grad_plain = plain_grads.get(&e).as_vec();
+        assert!(table_grad_plain.iter().any(|v| *v != 0.0));
+        assert!(
+            rel(&table_grad_fused, &table_grad_plain) < 1e-5,
+            "{what}: table gradient off by {}",
+            rel(&table_grad_fused, &table_grad_plain)
+        );
+        for (name, f, p) in [
+            ("x_in.weight", fused_grads.get(&net.x_in.weight).as_vec(), plain_grads.get(&net.x_in.weight).as_vec()),
+            ("t_in.weight", fused_grads.get(&net.t_in.weight).as_vec(), plain_grads.get(&net.t_in.weight).as_vec()),
+            ("out.weight", fused_grads.get(&net.out.weight).as_vec(), plain_grads.get(&net.out.weight).as_vec()),
+        ] {
+            assert!(rel(&f, &p) < 1e-5, "{what}: gradient of {name} off by {}", rel(&f, &p));
+        }
+
+        // The tape-free forward pass with label vectors, per-row and shared time.
+        let frozen = Frozen::new(&net, TimeEmbedding::Raw);
+        let embed = Some(Embed { table: &table, rows: &rows });
+        let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let td: Vec<f64> = tau.iter().map(|&v| v as f64).collect();
+        let mut out = vec![0.0; n * D];
+        frozen.eval(&xd, Time::PerRow(&td), embed, &mut out);
+        let out: Vec<f32> = out.iter().map(|&v| v as f32).collect();
+        assert!(rel(&out, &pred_plain) < 1e-5, "{what}: tape-free forward {}", rel(&out, &pred_plain));
+        let mut same = vec![0.0; n * D];
+        frozen.eval(&xd, Time::Same(td[0]), embed, &mut same);
+        let mut row0 = vec![0.0; n * D];
+        frozen.eval(&xd, Time::PerRow(&vec![td[0]; n]), embed, &mut row0);
+        assert_eq!(same, row0, "{what}: a shared t with labels must give the same bits as that t on every row");
+    }
+
+    #[test]
+    fn fused_network_with_label_vectors_matches_the_dfdx_graph() {
+        check_embed::<2, 64, 9>(300, 11); // eight classes and ∅, two blocks
+        check_embed::<2, 256, 3>(33, 12);
+        check_embed::<1, 32, 2>(5, 13); // one block; thin layers
+        check_embed::<2, 16, 4>(1100, 14); // more rows than a sampling chunk
+    }
+
     #[test]
     fn accumulates_into_existing_gradients() {
         // dfdx's contract: an op adds to the gradients already there.
@@ -615,7 +751,7 @@ mod tests {
         let net = MlpNet::<2, 64, 1, f32, Cpu>::try_build(&dev).unwrap();
         let run = |grads| {
             let xs = dev.tensor_from_vec(vec![0.5f32; 2 * 40], (40, Const::<2>)).traced(grads);
-            mlp(xs, vec![0.25f32; 40], &net).square().mean().backward()
+            mlp(xs, vec![0.25f32; 40], &net, None).square().mean().backward()
         };
         let once = run(net.alloc_grads());
         let twice = run(once.clone());

@@ -70,15 +70,21 @@ fn activate<S: Shape, Dev: Device<f32>, T: Tape<f32, Dev>>(
 }
 
 impl<const D: usize, const H: usize, const TF: usize, Dev: Device<f32>> MlpNet<D, H, TF, f32, Dev> {
-    /// v = W₄ act(W₃ act(W₂ act(W_x x + W_t τ + b₁) + b₂) + b₃) + b₄.
-    pub(crate) fn forward<T: Tape<f32, Dev>>(
+    /// v = W₄ act(W₃ act(W₂ act(W_x x + W_t τ + b₁) + b₂) + b₃) + b₄, with `extra` (one row per
+    /// point, e.g. the label vectors E[y] of a conditional model) added to the first
+    /// pre-activation when given: act(W_x x + W_t τ + extra + b₁).
+    pub(crate) fn forward_with<T: Tape<f32, Dev>>(
         &self,
         x: Rows<D, Dev, T>,
         tau: Rows<TF, Dev, T>,
+        extra: Option<Rows<H, Dev, T>>,
         act: Activation,
     ) -> std::result::Result<Rows<D, Dev, T>, Dev::Err> {
         use dfdx::tensor_ops::TryAdd;
-        let h = self.x_in.try_forward(x)?.try_add(self.t_in.try_forward(tau)?)?;
+        let mut h = self.x_in.try_forward(x)?.try_add(self.t_in.try_forward(tau)?)?;
+        if let Some(e) = extra {
+            h = h.try_add(e)?;
+        }
         let h = activate(act, h)?;
         let h = activate(act, self.hidden1.try_forward(h)?)?;
         let h = activate(act, self.hidden2.try_forward(h)?)?;

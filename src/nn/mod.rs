@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! v_θ(x, t) = W₄ act(W₃ act(W₂ act(W_x x + W_t τ(t) + b₁) + b₂) + b₃) + b₄      (the velocity MLP)
+//! v_θ(x, t | y): E[y] added inside the first act(·), y ∈ {0, …, K − 1, ∅}        (a conditional MLP)
 //! one training step on a batch B:   ℓ(θ) = loss(θ; B),   θ ← Adam(θ, ∇_θ ℓ)
 //! ```
 //!
@@ -18,13 +19,14 @@
 //! | --- | --- |
 //! | `config.rs` | [`Activation`], [`TimeEmbedding`], [`MlpConfig`]: what an MLP is built with |
 //! | `layers.rs` | [`MlpNet`]: the layers as a dfdx module, and the plain dfdx forward graph |
-//! | `mlp.rs` | [`Mlp<D, H, TF>`](Mlp): the typed velocity model (velocity, loss, one Adam step, save/load) |
+//! | `mlp.rs` | [`Mlp<D, H, TF>`](Mlp): the typed velocity model (velocity, loss, one Adam step, save/load), unconditional or conditional on K classes |
+//! | `labels.rs` | class conditioning: a learned vector per class and for the null label ∅, added to the first layer |
 //! | `net.rs` | [`Net`]: an `Mlp` whose shape is chosen at run time, for notebooks |
 //! | `fused.rs`, `act.rs`, `pool.rs` | the fast CPU path: fused Linear + bias + SiLU with its own backward, vectorised SiLU, a fork-join pool |
 //! | `ids.rs` | the tensor-id workaround that lets a model cross notebook cells |
 //! | `optim.rs` | [`OptimizerConfig`]: Adam or AdamW and the learning rate |
 //! | [`checkpoint`] | weights + configuration in one safetensors file, written atomically |
-//! | `device.rs` | [`ModelDevice`]: the CPU, or CUDA with the `cuda` feature |
+//! | `device.rs` | [`Device`] (`cpu`, `cuda:k`: the plain choice, parsed from a string) and [`ModelDevice`], the dfdx device behind it; CUDA with the `cuda` feature |
 //!
 //! ## Speed
 //! On the CPU ([`Cpu`](dfdx::tensor::Cpu)) with SiLU (the default), training and sampling take a
@@ -42,8 +44,11 @@ mod act;
 pub mod checkpoint;
 mod config;
 mod device;
+mod flownet;
+mod flowpass;
 mod fused;
 mod ids;
+mod labels;
 mod layers;
 mod mlp;
 mod net;
@@ -51,7 +56,8 @@ mod optim;
 mod pool;
 
 pub use config::{Activation, MlpConfig, TimeEmbedding};
-pub use device::ModelDevice;
+pub use device::{Device, ModelDevice};
+pub use flownet::{FlowLayer, FlowNet, FlowNetConfig};
 pub use layers::MlpNet;
 pub use mlp::{FourierMlp, Mlp};
 pub use net::{Net, NET_DIMS, NET_FOURIER_FEATURES, NET_WIDTHS};
@@ -83,4 +89,20 @@ pub trait TrainableModel {
     fn steps_trained(&self) -> usize;
     /// Saves weights and configuration to `path` atomically, recording `training` (JSON) in the file.
     fn save_checkpoint(&self, path: &std::path::Path, training: Option<serde_json::Value>) -> Result<()>;
+    /// The device the model computes on (the CPU unless the model says otherwise).
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+    /// Moves the model to `device`, keeping its weights (a [`Net`] can; by default a model
+    /// stays where it is, and asking for another device is an error).
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        if device == self.device() {
+            return Ok(());
+        }
+        device.check_available()?;
+        Err(crate::Error::invalid(
+            "device",
+            format!("this model lives on {} and cannot move to {device}; use nn::Net, which can", self.device()),
+        ))
+    }
 }

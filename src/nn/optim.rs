@@ -1,8 +1,9 @@
-//! Optimiser settings for one training step: Adam or AdamW, and the learning rate.
+//! Optimiser settings for one training step: Adam, AdamW or Adam with L2 decay, and the learning rate.
 //!
 //! ```text
 //! Adam:   m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²,  θ ← θ − lr · m̂ / (√v̂ + ε)
 //! AdamW:  the same, and θ ← θ − lr · λ θ (decoupled weight decay)
+//! AdamL2: Adam on g + λθ (L2 weight decay inside the gradient, as PyTorch's `Adam(weight_decay=λ)`)
 //! ```
 
 use crate::error::{Error, Result};
@@ -19,12 +20,18 @@ pub enum OptimizerKind {
         /// The decoupled weight decay λ.
         weight_decay: f64,
     },
+    /// Adam with L2 weight decay λ added to the gradient, g ← g + λθ (PyTorch's
+    /// `torch.optim.Adam(weight_decay=λ)`, which normflows' examples use).
+    AdamL2 {
+        /// The L2 coefficient λ.
+        weight_decay: f64,
+    },
 }
 
 /// Optimiser settings for one training step.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerConfig {
-    /// Adam or AdamW.
+    /// Adam, AdamW or Adam with L2 weight decay.
     pub kind: OptimizerKind,
     /// Learning rate.
     pub lr: f64,
@@ -42,7 +49,7 @@ impl OptimizerConfig {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(Error::invalid("learning rate", format!("{} must be finite and positive (try 1e-3)", self.lr)));
         }
-        if let OptimizerKind::AdamW { weight_decay } = self.kind {
+        if let OptimizerKind::AdamW { weight_decay } | OptimizerKind::AdamL2 { weight_decay } = self.kind {
             if !(weight_decay.is_finite() && weight_decay >= 0.0) {
                 return Err(Error::invalid("weight decay", format!("{weight_decay} must be finite and ≥ 0")));
             }
@@ -57,6 +64,7 @@ impl OptimizerConfig {
             weight_decay: match self.kind {
                 OptimizerKind::Adam => None,
                 OptimizerKind::AdamW { weight_decay } => Some(WeightDecay::Decoupled(weight_decay)),
+                OptimizerKind::AdamL2 { weight_decay } => Some(WeightDecay::L2(weight_decay)),
             },
             ..Default::default()
         }

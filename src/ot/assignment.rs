@@ -167,7 +167,7 @@ fn best_two(c: &[f64], p: &[f64]) -> (f64, usize, f64) {
     best
 }
 
-/// Auction warm start (Bertsekas, with ε-scaling) for [`lap_dense`].
+/// Auction warm start (Bertsekas, with ε-scaling) for [`lap_dense`], in single precision.
 ///
 /// Rows bid for columns with prices `p_j`: row `i` takes its cheapest column
 /// `j₁ = argmin_j (c_ij + p_j)` and raises `p_{j₁}` by `w₂ − w₁ + ε`, where
@@ -177,23 +177,41 @@ fn best_two(c: &[f64], p: &[f64]) -> (f64, usize, f64) {
 /// potentials `v_j = −p_j`, are nearly optimal, so the shortest augmenting
 /// paths that finish the job stay short.
 ///
+/// The auction only has to find good potentials, not the optimum, so it runs
+/// on an `f32` copy of the costs with sixteen columns per vector instruction
+/// ([`best_two_f32`]); its last ε (10⁻⁶ of the cost range) stays above the
+/// rounding of `f32`. Everything after it is `f64`: the tight pairs below, and
+/// the shortest augmenting paths, whose dual potentials certify the result.
+/// (At n = 512 this made the whole solve about three times faster than the
+/// same auction in `f64`.)
+///
 /// Sets `v`, assigns every row whose best column under `v` is still free (a
 /// tight pair: `c_ij − v_j = min_k (c_ik − v_k)`), and returns the other rows.
 /// Stopping the auction anywhere is safe: only the potentials it leaves matter.
 fn auction_init(cost: &[f64], n: usize, v: &mut [f64], col4row: &mut [usize], row4col: &mut [usize]) -> Vec<usize> {
-    let row = |i: usize| &cost[i * n..(i + 1) * n];
-    let (lo, hi) = cost.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &c| (a.min(c), b.max(c)));
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let cost32: Vec<f32> = cost
+        .iter()
+        .map(|&c| {
+            lo = lo.min(c);
+            hi = hi.max(c);
+            c as f32
+        })
+        .collect();
+    let row32 = |i: usize| &cost32[i * n..(i + 1) * n];
     let range = hi - lo;
-    let mut p = vec![0.0f64; n];
+    let mut p = vec![0.0f32; n];
     let mut owner = vec![NONE; n];
     let mut assigned = vec![NONE; n];
     let mut queue: Vec<usize> = Vec::with_capacity(n);
     // Bounds the work (prices rise by at least ε per bid, but a tiny ε can be
     // lost to rounding when the costs are large and nearly equal).
     let mut bids_left = AUCTION_MAX_BIDS_PER_ROW * n;
-    let mut eps = range * AUCTION_EPS_START;
-    let eps_end = range * AUCTION_EPS_END;
-    if range > 0.0 {
+    let mut eps = (range * AUCTION_EPS_START) as f32;
+    let eps_end = (range * AUCTION_EPS_END) as f32;
+    // Costs beyond f32's range skip the auction (v = 0): the augmenting paths alone are exact too.
+    let fits = lo.abs().max(hi.abs()) < AUCTION_MAX_COST;
+    if fits && eps_end > 0.0 && eps_end.is_finite() {
         'phases: loop {
             owner.fill(NONE);
             assigned.fill(NONE);
@@ -204,7 +222,7 @@ fn auction_init(cost: &[f64], n: usize, v: &mut [f64], col4row: &mut [usize], ro
                     break 'phases;
                 }
                 bids_left -= 1;
-                let (w1, j1, w2) = best_two(row(i), &p);
+                let (w1, j1, w2) = best_two_f32(row32(i), &p);
                 p[j1] += w2 - w1 + eps;
                 let prev = owner[j1];
                 if prev != NONE {
@@ -217,14 +235,16 @@ fn auction_init(cost: &[f64], n: usize, v: &mut [f64], col4row: &mut [usize], ro
             if eps <= eps_end {
                 break;
             }
-            eps = (eps / AUCTION_SHRINK).max(eps_end);
+            eps = (eps / AUCTION_SHRINK as f32).max(eps_end);
         }
     }
+    let p: Vec<f64> = p.iter().map(|&x| x as f64).collect();
     for (vj, pj) in v.iter_mut().zip(&p) {
         *vj = -pj;
     }
     // Tight pairs: first rows whose auction column is also their exact best
     // column, then any row whose best column nobody has taken yet.
+    let row = |i: usize| &cost[i * n..(i + 1) * n];
     let mut best = vec![0usize; n];
     for i in 0..n {
         let (_, j, _) = best_two(row(i), &p);
@@ -248,11 +268,77 @@ fn auction_init(cost: &[f64], n: usize, v: &mut [f64], col4row: &mut [usize], ro
     free
 }
 
+/// [`best_two`] in `f32`: the smallest and second smallest of `c_j + p_j`, and where the smallest is.
+///
+/// Sixteen running (smallest, second, index) triples, one per lane, with no
+/// branch in the loop, so LLVM turns it into vector code; the lanes are merged
+/// at the end. Compiled for AVX-512, AVX2 + FMA and the baseline, chosen at run time.
+fn best_two_f32(c: &[f32], p: &[f32]) -> (f32, usize, f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::numeric::{simd_level, SimdLevel};
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn k512(c: &[f32], p: &[f32]) -> (f32, usize, f32) {
+            best_two_f32_body(c, p)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn k256(c: &[f32], p: &[f32]) -> (f32, usize, f32) {
+            best_two_f32_body(c, p)
+        }
+        match simd_level() {
+            // SAFETY: the CPU features were detected at run time.
+            SimdLevel::Avx512 => return unsafe { k512(c, p) },
+            SimdLevel::Avx2 => return unsafe { k256(c, p) },
+            SimdLevel::Base => {}
+        }
+    }
+    best_two_f32_body(c, p)
+}
+
+#[inline(always)]
+fn best_two_f32_body(c: &[f32], p: &[f32]) -> (f32, usize, f32) {
+    const L: usize = 16;
+    let mut m1 = [f32::INFINITY; L];
+    let mut m2 = [f32::INFINITY; L];
+    let mut ix = [0u32; L];
+    let blocks = c.len() / L;
+    for k in 0..blocks {
+        let (cc, pp) = (&c[k * L..k * L + L], &p[k * L..k * L + L]);
+        for l in 0..L {
+            let w = cc[l] + pp[l];
+            let lower = w < m1[l];
+            let second = if w < m2[l] { w } else { m2[l] };
+            m2[l] = if lower { m1[l] } else { second };
+            ix[l] = if lower { (k * L + l) as u32 } else { ix[l] };
+            m1[l] = if lower { w } else { m1[l] };
+        }
+    }
+    let mut best = (f32::INFINITY, 0usize, f32::INFINITY);
+    for l in 0..L {
+        if m1[l] < best.0 {
+            best = (m1[l], ix[l] as usize, best.0.min(m2[l]));
+        } else {
+            best.2 = best.2.min(m1[l]);
+        }
+    }
+    for j in blocks * L..c.len() {
+        let w = c[j] + p[j];
+        if w < best.0 {
+            best = (w, j, best.0);
+        } else if w < best.2 {
+            best.2 = w;
+        }
+    }
+    best
+}
+
 /// First auction ε, as a fraction of the range of the costs.
 const AUCTION_EPS_START: f64 = 0.02;
-/// Last auction ε, as a fraction of the range of the costs.
-const AUCTION_EPS_END: f64 = 1e-8;
+/// Last auction ε, as a fraction of the range of the costs (above `f32` rounding).
+const AUCTION_EPS_END: f64 = 1e-6;
 /// ε shrinks by this factor from one phase to the next.
 const AUCTION_SHRINK: f64 = 5.0;
+/// Largest |cost| the `f32` auction takes (f32 overflows near 3.4·10³⁸; prices add up to a few ranges).
+const AUCTION_MAX_COST: f64 = 1e30;
 /// Work cap: at most this many bids per row in the whole auction (typical: 20–40).
 const AUCTION_MAX_BIDS_PER_ROW: usize = 100;

@@ -1,4 +1,5 @@
-//! Optimal transport between point sets: the exact assignment problem.
+//! Optimal transport between point sets: the exact assignment problem, its
+//! entropic relaxation (Sinkhorn), and the closed form between Gaussians.
 //!
 //! Between two uniform empirical measures of the same size n the optimal plan
 //! is a permutation (Birkhoff–von Neumann), so optimal transport is the
@@ -13,32 +14,40 @@
 //! auction; the dual potentials certify optimality); [`optimal_assignment`]
 //! builds the squared-distance cost of two point sets first. The
 //! W2 distance ([`crate::metrics::w2`]) and minibatch OT couplings
-//! ([`crate::coupling`], topic 7.2) both stand on it; an entropic (Sinkhorn)
-//! solver will live here too.
+//! ([`crate::coupling`], topic 7.2) both stand on it.
+//!
+//! [`sinkhorn`] solves the entropic problem (a blurred plan whose blur is ε,
+//! in the log domain), and [`gaussian_ot_matrix`] gives the exact OT map
+//! between two Gaussians, against which topic 7.2 compares what Flow Matching learns.
 //!
 //! | file | what |
 //! | --- | --- |
 //! | `mod.rs` | the public entry points, the squared-distance cost matrix, size limits |
-//! | `assignment.rs` | the exact solver: auction warm start, then shortest augmenting paths |
+//! | `assignment.rs` | the exact solver: `f32` auction warm start, then `f64` shortest augmenting paths |
+//! | `sinkhorn.rs` | [`sinkhorn`], [`SinkhornSettings`], [`SinkhornPlan`] (marginals checked, partners drawn from the plan) |
+//! | `gaussian.rs` | [`gaussian_ot_matrix`], [`gaussian_w2_squared`], [`sqrtm_psd`] |
 
 use crate::error::{Error, Result};
 use crate::numeric::sq_dist;
 use crate::points::Points;
 
 mod assignment;
+mod gaussian;
+mod sinkhorn;
 
 pub(crate) use assignment::lap_dense;
+pub use gaussian::{gaussian_ot_matrix, gaussian_w2_squared, sqrtm_psd};
+pub use sinkhorn::{sinkhorn, SinkhornPlan, SinkhornSettings, SINKHORN_MAX_ENTRIES};
 
 /// Largest assignment problem that [`solve_assignment`], [`optimal_assignment`] and
 /// [`crate::metrics::w2`] accept (number of points on each side).
 ///
 /// The solver stores the dense `n × n` cost matrix in f64: 8 MB at n = 1000,
 /// 32 MB at n = 2000 and 134 MB at n = 4096. Its worst-case time is O(n³).
-/// Measured CPU time per call (opt-level 3, 2-D Gaussian samples, on a shared
-/// 2-core AMD EPYC development VM that was busy with other jobs, so read these
-/// as upper bounds): about 4 ms at n = 256, 15 ms at n = 512, 0.08 s at
-/// n = 1000, 0.4 s at n = 2000 and 1.8 s at n = 4096. Highly degenerate inputs
-/// (many repeated points, tight clusters) can take a few times longer.
+/// At n = 512 (a training batch, 2-D) one solve takes about 2.5 ms of CPU time
+/// (`examples/bench_assignment.rs`; 7 ms before the auction moved to `f32`).
+/// Highly degenerate inputs (many repeated points, tight clusters) can take a
+/// few times longer.
 pub const MAX_POINTS: usize = 4096;
 
 /// The optimal matching between two equal-size sets under squared Euclidean cost.
@@ -46,8 +55,8 @@ pub const MAX_POINTS: usize = 4096;
 /// Returns the permutation `σ` (as `σ[i]` = index in `b` matched to point `i`
 /// of `a`) that minimises `Σ_i ‖x_i − y_σ(i)‖²`. Pair `a.row(i)` with
 /// `b.row(σ[i])`, or reorder `b` with `b.select(&σ)`. This is the coupling used
-/// by minibatch optimal-transport flow matching; at batch sizes 256–512 one
-/// call takes about 4–15 ms (see [`MAX_POINTS`]).
+/// by minibatch optimal-transport flow matching ([`crate::coupling::ExactOt`]);
+/// at batch size 512 one call takes a few milliseconds (see [`MAX_POINTS`]).
 ///
 /// Errors as for [`crate::metrics::w2`]; sets of different sizes give [`Error::ShapeMismatch`].
 pub fn optimal_assignment(a: &Points, b: &Points) -> Result<Vec<usize>> {

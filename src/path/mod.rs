@@ -61,6 +61,7 @@
 //! | file | what |
 //! | --- | --- |
 //! | [`scheduler`] | α_t, σ_t and their derivatives |
+//! | [`time`] | the time dictionary with diffusion papers: s = 1 − t, DDPM steps |
 //! | `affine.rs` | [`AffinePath`]: samples on the path, the conditional velocity |
 //! | `sample.rs` | [`PathSample`]: the one sample type {x₀, x₁, t, x_t, target, labels} |
 //! | `convert.rs` | [`Prediction`]: velocity ↔ x₁ ↔ x₀ (ε) ↔ score |
@@ -82,6 +83,7 @@
 //! ```
 
 pub mod scheduler;
+pub mod time;
 
 mod affine;
 mod convert;

@@ -23,9 +23,9 @@
 //! α_1 = 1, σ_1 = 0        (end: the data point)
 //! ```
 //!
-//! Diffusion papers usually run time the other way (t = 0 data); the
+//! Diffusion papers usually run time the other way (data at s = 0); the
 //! [`VariancePreserving`] scheduler below rewrites their schedule in this
-//! time direction.
+//! time direction through the one dictionary of [`super::time`] (s = 1 − t).
 //!
 //! Some lecture notes write β_t for the noise weight σ_t. With that spelling the
 //! conditional velocity field that pushes a point x towards a data point z is
@@ -69,6 +69,8 @@
 use std::f64::consts::FRAC_PI_2;
 use std::fmt;
 
+pub use super::time::check_time;
+use super::time::to_diffusion;
 use crate::error::{Error, Result};
 
 /// How far from their targets the endpoint values may be for a scheduler to be
@@ -158,26 +160,6 @@ impl fmt::Debug for dyn Scheduler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.name())
     }
-}
-
-/// Checks that a flow-matching time is finite and lies in [0, 1].
-///
-/// Errors: [`Error::NonFinite`] for NaN or ±∞, [`Error::InvalidParameter`] for
-/// t < 0 or t > 1.
-pub fn check_time(t: f64) -> Result<()> {
-    if !t.is_finite() {
-        return Err(Error::NonFinite {
-            what: "time t".into(),
-            detail: format!("t = {t}; pass a finite time in [0, 1]"),
-        });
-    }
-    if !(0.0..=1.0).contains(&t) {
-        return Err(Error::invalid(
-            "time t",
-            format!("t = {t} is outside [0, 1]; flow-matching time runs from t = 0 (noise) to t = 1 (data)"),
-        ));
-    }
-    Ok(())
 }
 
 /// Checks that a scheduler starts at noise and ends at data:
@@ -357,24 +339,35 @@ impl Default for VariancePreserving {
     }
 }
 
+impl VariancePreserving {
+    /// The noise rate β(s) = β_min + (β_max − β_min) s at **diffusion** time s (s = 0 data, s = 1 noise).
+    pub fn beta(&self, s: f64) -> f64 {
+        self.beta_min + (self.beta_max - self.beta_min) * s
+    }
+
+    /// The integrated rate T(s) = ∫₀ˢ β(r) dr = β_min s + ½ (β_max − β_min) s² at **diffusion** time s.
+    pub fn integrated_beta(&self, s: f64) -> f64 {
+        self.beta_min * s + 0.5 * (self.beta_max - self.beta_min) * s * s
+    }
+}
+
 impl Scheduler for VariancePreserving {
     fn eval(&self, t: f64) -> SchedulerOutput {
-        let (b0, b1) = (self.beta_min, self.beta_max);
-        let s = 1.0 - t;
-        let big_t = b0 * s + 0.5 * (b1 - b0) * s * s;
-        let rate = b0 + (b1 - b0) * s;
+        let s = to_diffusion(t);
+        let big_t = self.integrated_beta(s);
+        let rate = self.beta(s);
         let alpha = (-0.5 * big_t).exp();
         // 1 − α² = 1 − exp(−T), computed without cancellation near t = 1.
         let sigma = (-(-big_t).exp_m1()).max(0.0).sqrt();
         let d_alpha = 0.5 * rate * alpha;
         let d_sigma = if sigma > 0.0 {
             -alpha * alpha * rate / (2.0 * sigma)
-        } else if b0 > 0.0 {
+        } else if self.beta_min > 0.0 {
             // σ ≈ √(β_min s) near s = 0: the derivative blows up.
             f64::NEG_INFINITY
         } else {
             // β_min = 0: σ ≈ √(β_max / 2) s near s = 0.
-            -(0.5 * b1).sqrt()
+            -(0.5 * self.beta_max).sqrt()
         };
         SchedulerOutput { alpha, sigma, d_alpha, d_sigma }
     }

@@ -166,35 +166,49 @@ pub(super) enum Mark {
     },
 }
 
-/// Draws a centred row of legend entries at the top of `area` and returns the
-/// area below it. With fewer than `min_entries` entries nothing is drawn.
+/// Draws centred rows of legend entries at the top of `area` and returns the
+/// area below them. Entries wrap onto further rows when one row would be wider
+/// than the area. With fewer than `min_entries` entries nothing is drawn.
 pub(super) fn legend_row<'b>(area: &Area<'b>, entries: &[(String, Rgb, Mark)], min_entries: usize) -> Result<Area<'b>> {
     if entries.len() < min_entries || entries.is_empty() {
         return Ok(area.clone());
     }
     const ROW: u32 = 26;
-    let (row, rest) = area.split_vertically(ROW);
     let style = TextStyle::from((FONT, LEGEND_FONT).into_font()).pos(plotters::style::text_anchor::Pos::new(
         plotters::style::text_anchor::HPos::Left,
         plotters::style::text_anchor::VPos::Center,
     ));
     let widths: Vec<i32> = entries
         .iter()
-        .map(|(label, _, _)| row.estimate_text_size(label, &style).map(|(w, _)| w as i32 + 34).map_err(plot_err))
+        .map(|(label, _, _)| area.estimate_text_size(label, &style).map(|(w, _)| w as i32 + 34).map_err(plot_err))
         .collect::<Result<_>>()?;
-    let total: i32 = widths.iter().sum();
-    let (w, _) = row.dim_in_pixel();
-    let mut x = ((w as i32 - total) / 2).max(4);
-    let y = ROW as i32 / 2;
-    for ((label, color, mark), width) in entries.iter().zip(widths) {
-        match mark {
-            Mark::Dot => row.draw(&Circle::new((x + 9, y), 4, color.rgb().filled())).map_err(plot_err)?,
-            Mark::Line { alpha, width } => row
-                .draw(&PathElement::new(vec![(x, y), (x + 18, y)], color.alpha(*alpha).stroke_width(*width)))
-                .map_err(plot_err)?,
+    // Greedy line breaking: each row holds as many entries as fit (at least one).
+    let (w, _) = area.dim_in_pixel();
+    let mut rows: Vec<std::ops::Range<usize>> = Vec::new();
+    let (mut first, mut used) = (0, 0);
+    for (i, &width) in widths.iter().enumerate() {
+        if i > first && used + width > w as i32 - 8 {
+            rows.push(first..i);
+            (first, used) = (i, 0);
         }
-        row.draw_text(label, &style, (x + 24, y)).map_err(plot_err)?;
-        x += width;
+        used += width;
+    }
+    rows.push(first..entries.len());
+    let (block, rest) = area.split_vertically(ROW * rows.len() as u32);
+    for (r, range) in rows.into_iter().enumerate() {
+        let total: i32 = widths[range.clone()].iter().sum();
+        let mut x = ((w as i32 - total) / 2).max(4);
+        let y = ROW as i32 * r as i32 + ROW as i32 / 2;
+        for ((label, color, mark), width) in entries[range.clone()].iter().zip(&widths[range]) {
+            match mark {
+                Mark::Dot => block.draw(&Circle::new((x + 9, y), 4, color.rgb().filled())).map_err(plot_err)?,
+                Mark::Line { alpha, width } => block
+                    .draw(&PathElement::new(vec![(x, y), (x + 18, y)], color.alpha(*alpha).stroke_width(*width)))
+                    .map_err(plot_err)?,
+            }
+            block.draw_text(label, &style, (x + 24, y)).map_err(plot_err)?;
+            x += width;
+        }
     }
     Ok(rest)
 }

@@ -70,29 +70,7 @@ impl Figure {
     /// Returns [`Error::Io`] naming `path` if the folder does not exist or is
     /// not writable.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = path.as_ref();
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::io(path, "the path does not end in a file name; pass e.g. \"figure.svg\""))?;
-        let tmp_name = format!(
-            ".{}.tmp-{}-{}",
-            name.to_string_lossy(),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let tmp = path.with_file_name(tmp_name);
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(self.svg.as_bytes())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| {
-            // Best effort: the temporary file may not even exist.
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(path, format!("{e}; check that the folder exists and is writable"))
-        })
+        write_atomic(path.as_ref(), self.svg.as_bytes())
     }
 
     /// The SVG as a notebook shows it: the same drawing, but it shrinks to the
@@ -141,6 +119,29 @@ impl Figure {
         }
         println!("{}", self.to_evcxr());
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, renamed over `path`,
+/// so a reader never sees a half-written file. [`Error::Io`] names `path` on failure.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::io(path, "the path does not end in a file name; pass e.g. \"figure.svg\""))?;
+    let tmp_name =
+        format!(".{}.tmp-{}-{}", name.to_string_lossy(), std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+    let tmp = path.with_file_name(tmp_name);
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        // Best effort: the temporary file may not even exist.
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, format!("{e}; check that the folder exists and is writable"))
+    })
 }
 
 /// Several figures composed into one SVG: a row, a column or a grid, with an

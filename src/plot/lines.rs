@@ -15,6 +15,8 @@ struct Curve {
     alpha: f64,
     width: u32,
     markers: bool,
+    /// A shaded band (x, lo, hi) drawn under the line; empty for none.
+    band: Vec<(f64, f64, f64)>,
 }
 
 /// Most vertices drawn per curve; longer curves are thinned to every k-th point.
@@ -37,7 +39,9 @@ fn thin(xy: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 fn line_chart(frame: &Frame, default_size: (u32, u32), curves: &[Curve], log_x: bool, log_y: bool) -> Result<Figure> {
     let size = frame.size_or(default_size)?;
     let (fx, fy) = frame.checked_ranges()?;
-    let all = || curves.iter().flat_map(|c| c.xy.iter());
+    let band_points: Vec<(f64, f64)> =
+        curves.iter().flat_map(|c| c.band.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)])).collect();
+    let all = || curves.iter().flat_map(|c| c.xy.iter()).chain(band_points.iter());
     for (axis, log, range, pick) in
         [("x", log_x, fx, (|p: &(f64, f64)| p.0) as fn(&(f64, f64)) -> f64), ("y", log_y, fy, |p: &(f64, f64)| p.1)]
     {
@@ -101,6 +105,12 @@ where
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
+    for c in curves.iter().filter(|c| c.band.len() > 1) {
+        let clamp = |x: f64, y: f64| (x.clamp(xr.0, xr.1), y.clamp(yr.0, yr.1));
+        let mut outline: Vec<(f64, f64)> = c.band.iter().map(|&(x, lo, _)| clamp(x, lo)).collect();
+        outline.extend(c.band.iter().rev().map(|&(x, _, hi)| clamp(x, hi)));
+        ch.draw_series(std::iter::once(Polygon::new(outline, c.color.alpha(0.18).filled()))).map_err(plot_err)?;
+    }
     for c in curves {
         let style = c.color.alpha(c.alpha).stroke_width(c.width);
         ch.draw_series(clip_path(&c.xy, xr, yr).into_iter().map(|piece| PathElement::new(piece, style)))
@@ -172,6 +182,7 @@ impl<'a> LossCurve<'a> {
             alpha: if smooth { 0.3 } else { 1.0 },
             width: 1,
             markers: false,
+            band: Vec::new(),
         }];
         if smooth {
             curves.push(Curve {
@@ -181,6 +192,7 @@ impl<'a> LossCurve<'a> {
                 alpha: 1.0,
                 width: 2,
                 markers: false,
+                band: Vec::new(),
             });
         }
         curves[0].xy = thin(raw);
@@ -212,12 +224,16 @@ pub fn loss_curve(losses: &[f64]) -> Result<Figure> {
     LossCurve::new(losses).build()
 }
 
+/// A shaded band: (x, lo, hi) at each x.
+type Band = Vec<(f64, f64, f64)>;
+
 /// General multi-series line chart, e.g. W2 against the number of function
 /// evaluations for each solver. Each series is a list of (x, y) points drawn
 /// as a line with a dot at every point; non-finite points are skipped.
 pub struct Lines<'a> {
     frame: Frame,
     series: Vec<(String, &'a [Span], Option<Rgb>)>,
+    bands: Vec<(String, Band)>,
     log_x: bool,
     log_y: bool,
     markers: bool,
@@ -232,7 +248,14 @@ impl Default for Lines<'_> {
 impl<'a> Lines<'a> {
     /// An empty chart, 600×420 px, linear axes, dots at the data points.
     pub fn new() -> Self {
-        Lines { frame: Frame::default(), series: Vec::new(), log_x: false, log_y: false, markers: true }
+        Lines {
+            frame: Frame::default(),
+            series: Vec::new(),
+            bands: Vec::new(),
+            log_x: false,
+            log_y: false,
+            markers: true,
+        }
     }
 
     frame_methods!();
@@ -246,6 +269,13 @@ impl<'a> Lines<'a> {
     /// Adds a series drawn in `color`.
     pub fn series_colored(mut self, label: impl Into<String>, xy: &'a [(f64, f64)], color: Rgb) -> Self {
         self.series.push((label.into(), xy, Some(color)));
+        self
+    }
+
+    /// Adds a shaded band between `lo` and `hi` at each `(x, lo, hi)`, with a line
+    /// through its middle, e.g. a measurement's mean ± one standard deviation.
+    pub fn band(mut self, label: impl Into<String>, x_lo_hi: Vec<(f64, f64, f64)>) -> Self {
+        self.bands.push((label.into(), x_lo_hi));
         self
     }
 
@@ -269,9 +299,10 @@ impl<'a> Lines<'a> {
 
     /// Draws the figure.
     pub fn build(&self) -> Result<Figure> {
-        if self.series.is_empty() {
+        if self.series.is_empty() && self.bands.is_empty() {
             return Err(Error::Plot {
-                reason: "the line chart has no series; add one with .series(label, &xy)".into(),
+                reason: "the line chart has no series; add one with .series(label, &xy) or .band(label, x_lo_hi)"
+                    .into(),
             });
         }
         let mut curves = Vec::with_capacity(self.series.len());
@@ -295,6 +326,23 @@ impl<'a> Lines<'a> {
                 alpha: 1.0,
                 width: 2,
                 markers: self.markers,
+                band: Vec::new(),
+            });
+        }
+        for (label, band) in &self.bands {
+            let band: Vec<(f64, f64, f64)> =
+                band.iter().copied().filter(|b| b.0.is_finite() && b.1.is_finite() && b.2.is_finite()).collect();
+            if band.is_empty() {
+                return Err(Error::Plot { reason: format!("band '{label}' has no finite (x, lo, hi) point") });
+            }
+            curves.push(Curve {
+                label: label.clone(),
+                xy: band.iter().map(|&(x, lo, hi)| (x, 0.5 * (lo + hi))).collect(),
+                color: Rgb(110, 110, 110),
+                alpha: 1.0,
+                width: 1,
+                markers: false,
+                band,
             });
         }
         line_chart(&self.frame, WIDE_PANEL, &curves, self.log_x, self.log_y)
@@ -311,4 +359,32 @@ pub fn lines(series: &[(&str, &[(f64, f64)])], x_label: &str, y_label: &str, log
         .y_label(y_label)
         .log_x(log_x)
         .build()
+}
+
+/// A density histogram of `values` on `bins` equal cells over `[lo, hi]`, as the vertices of a
+/// step curve for [`Lines`]: each cell's height is count / (n · width), with n counting every
+/// finite value (also those outside the range), so the curve estimates the density and can be
+/// drawn against a closed-form one.
+pub fn histogram_steps(values: &[f64], bins: usize, lo: f64, hi: f64) -> Result<Vec<(f64, f64)>> {
+    check_range("the histogram range", lo, hi)?;
+    crate::numeric::check_count("the number of histogram bins", bins)?;
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    crate::numeric::check_count("the number of finite values to histogram", finite.len())?;
+    let w = (hi - lo) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for v in &finite {
+        if *v >= lo && *v <= hi {
+            counts[(((v - lo) / w) as usize).min(bins - 1)] += 1;
+        }
+    }
+    let norm = finite.len() as f64 * w;
+    let mut out = Vec::with_capacity(2 * bins + 2);
+    out.push((lo, 0.0));
+    for (k, c) in counts.iter().enumerate() {
+        let h = *c as f64 / norm;
+        out.push((lo + k as f64 * w, h));
+        out.push((lo + (k + 1) as f64 * w, h));
+    }
+    out.push((hi, 0.0));
+    Ok(out)
 }

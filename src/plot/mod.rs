@@ -27,11 +27,15 @@
 //! | --- | --- |
 //! | `figure` | [`Figure`], [`Panels`], [`row`], [`grid`] |
 //! | `scatter` | [`Scatter`], [`scatter`] |
-//! | `heatmap` | [`Heatmap`], [`histogram2d`], [`heatmap`] |
+//! | `heatmap` | [`Heatmap`], [`histogram2d`], [`heatmap`]; `png` writes the image of a fine heatmap |
 //! | `quiver` | [`Quiver`], [`quiver`] |
 //! | `trajectories` | [`Trajectories`], [`trajectories`] |
 //! | `time_strip` | [`TimeStrip`], [`time_strip`] |
-//! | `lines` | [`LossCurve`], [`loss_curve`], [`Lines`], [`lines`] |
+//! | `lines` | [`LossCurve`], [`loss_curve`], [`Lines`], [`lines`], [`histogram_steps`] |
+//! | `warp` | [`WarpedGrid`], [`warped_grid`]: where a map of the plane sends a square grid |
+//! | `density` | [`DensityStrip`], [`density_strip`]: p_t at several t from a closed form |
+//! | `animation` | [`Animation`], [`animate`], [`Gif`]: particles moving along a flow, over p_t or the field |
+//! | `raster` | the indexed canvas behind animations: shapes, text in the bundled font, GIF, base64 |
 //! | `axes`, `style` | what every figure shares: options, ticks, ranges, clipping, colours |
 //!
 //! Conventions shared by every figure:
@@ -48,23 +52,35 @@
 //!   `x_range` / `y_range`; for point clouds both axes get the same span so
 //!   that circles look round. Anything outside the ranges is clipped away.
 //! * Text is written as SVG `<text>` elements in the `sans-serif` family, so
-//!   the viewer (browser, notebook) picks the font; no font files are needed.
+//!   the viewer (browser, notebook) picks the font. Animations are pixels, so
+//!   their text is drawn with a font compiled into the crate (DejaVu Sans,
+//!   Bitstream Vera licence, `assets/fonts/`), never a system font.
+//! * **Animations** ([`Animation`]) are GIFs ([`Gif`]): a cell that ends in one
+//!   plays it inline (`image/gif`), and it counts as that cell's one figure.
 
+mod animation;
 mod axes;
+mod density;
 mod figure;
 mod heatmap;
 mod lines;
+mod png;
 mod quiver;
+mod raster;
 mod scatter;
 mod style;
 mod time_strip;
 mod trajectories;
+mod warp;
 
+pub use animation::{animate, Animation, DensityPath, Gif, MAX_FRAMES};
+pub use density::{density_strip, DensityStrip};
 pub use figure::{grid, row, Figure, Panels, FIGURE_LOG_ENV};
-pub use heatmap::{heatmap, histogram2d, Heatmap, MAX_HEATMAP_BINS};
-pub use lines::{lines, loss_curve, Lines, LossCurve};
+pub use heatmap::{heatmap, histogram2d, Heatmap, MAX_HEATMAP_BINS, VECTOR_BINS};
+pub use lines::{histogram_steps, lines, loss_curve, Lines, LossCurve};
 pub use quiver::{quiver, Quiver, MAX_QUIVER_GRID};
 pub use scatter::{scatter, Scatter};
 pub use style::Rgb;
 pub use time_strip::{time_strip, TimeStrip, MAX_PANELS};
 pub use trajectories::{trajectories, Trajectories};
+pub use warp::{warped_grid, WarpedGrid};

@@ -1,6 +1,7 @@
 //! Scatter plots of labelled point clouds.
 
 use plotters::prelude::*;
+use std::borrow::Cow;
 
 use super::axes::*;
 use super::figure::Figure;
@@ -12,7 +13,7 @@ use crate::points::Points;
 /// against generated samples. Build with [`Scatter::new`] or use [`scatter`].
 pub struct Scatter<'a> {
     frame: Frame,
-    layers: Vec<(String, &'a Points, Option<Rgb>)>,
+    layers: Vec<(String, Cow<'a, Points>, Option<Rgb>)>,
     radius: u32,
     opacity: f64,
 }
@@ -33,14 +34,39 @@ impl<'a> Scatter<'a> {
 
     /// Adds a point cloud (n × 2) drawn in the next palette colour.
     pub fn layer(mut self, label: impl Into<String>, points: &'a Points) -> Self {
-        self.layers.push((label.into(), points, None));
+        self.layers.push((label.into(), Cow::Borrowed(points), None));
         self
     }
 
     /// Adds a point cloud (n × 2) drawn in `color`.
     pub fn layer_colored(mut self, label: impl Into<String>, points: &'a Points, color: Rgb) -> Self {
-        self.layers.push((label.into(), points, Some(color)));
+        self.layers.push((label.into(), Cow::Borrowed(points), Some(color)));
         self
+    }
+
+    /// Adds one layer per class: the rows of `points` (n × 2) labelled k, drawn in palette colour k
+    /// (the same colour for a class in every figure). The legend names the first class `y = k` and
+    /// the others by their number alone, so that eight or ten classes fit on one line. `labels` has
+    /// one class per row.
+    ///
+    /// Errors: [`Error::ShapeMismatch`] for a wrong number of labels.
+    pub fn classes(mut self, points: &Points, labels: &[usize]) -> Result<Self> {
+        if labels.len() != points.len() {
+            return Err(Error::shape(
+                "the labels of a class scatter plot",
+                format!("{} labels (one per point)", points.len()),
+                format!("{} labels", labels.len()),
+            ));
+        }
+        let mut classes: Vec<usize> = labels.to_vec();
+        classes.sort_unstable();
+        classes.dedup();
+        for (n, k) in classes.into_iter().enumerate() {
+            let rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == k).collect();
+            let name = if n == 0 { format!("y = {k}") } else { k.to_string() };
+            self.layers.push((name, Cow::Owned(points.select(&rows)), Some(Rgb::palette(k))));
+        }
+        Ok(self)
     }
 
     /// Radius of each dot in pixels (default 2).

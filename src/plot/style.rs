@@ -1,4 +1,4 @@
-//! Colours: the default palette ([`Rgb::palette`]) and the viridis colour map.
+//! Colours: the default palette ([`Rgb::palette`]), the viridis colour map and a diverging one.
 
 use plotters::prelude::*;
 
@@ -71,4 +71,14 @@ pub(super) fn viridis(s: f64) -> Rgb {
     let (a, b) = (STOPS[i], STOPS[i + 1]);
     let mix = |p: u8, q: u8| (p as f64 + f * (q as f64 - p as f64)).round() as u8;
     Rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// A diverging colour map at `s ∈ [0, 1]`: blue at 0, white at ½, red at 1 (for signed
+/// values mapped symmetrically about 0).
+pub(super) fn diverging(s: f64) -> Rgb {
+    let s = if s.is_finite() { s.clamp(0.0, 1.0) } else { 0.5 };
+    let (far, f) =
+        if s < 0.5 { ((0x21u8, 0x66u8, 0xacu8), 1.0 - 2.0 * s) } else { ((0xb2, 0x18, 0x2b), 2.0 * s - 1.0) };
+    let mix = |p: u8| (255.0 + f * (p as f64 - 255.0)).round() as u8;
+    Rgb(mix(far.0), mix(far.1), mix(far.2))
 }

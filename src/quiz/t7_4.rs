@@ -76,25 +76,26 @@ pub static QUIZ: Quiz = Quiz {
                           to the data stops falling once the solver error is below the model's own error.",
         },
         Question {
-            prompt: "Read the chart. In the chart of W2 against NFE, every solver settles near 0.54 after about 16 \
-                     evaluations, and more evaluations do not lower it. Why?",
+            prompt: "Read the chart. In the chart of W2 against NFE, the solvers stop improving after a few dozen \
+                     evaluations, and their plateau sits inside the grey noise-floor band. What does that say?",
             answer: Answer::Choice {
                 options: &[
-                    "The solvers have converged to the ODE solution of the trained field: what remains is the \
-                     model's own error and the sampling noise of W2 between two sets of 1 000 points.",
-                    "W2 can never fall below 0.5 for eight Gaussians.",
+                    "The solvers have converged to the ODE of the trained field, and what W2 still shows is \
+                     sampling noise: with 1 000 points it cannot tell these samples from exact data samples.",
+                    "The remaining W2 is the model's error: a better network would lower the plateau.",
                     "Round-off errors grow with the number of steps and cancel the gain.",
-                    "The solvers become unstable beyond 16 evaluations.",
+                    "The solvers become unstable beyond a few dozen evaluations.",
                 ],
                 correct: &[0],
             },
             explanation: "Every solver approximates the same ODE, dx/dt = v_θ(x, t); once its own error is small, \
-                          all of them give (nearly) the same samples, and the W2 to fresh data then measures the \
-                          model and the finite sample, not the solver. Two fresh draws of 1 000 points are \
-                          themselves about 0.5–0.8 apart in W2, depending on the draw, so a plateau near that \
-                          level says the model is good; to tell the model's error from sampling noise, average \
-                          W2 over several draws. Round-off in a few hundred steps of double precision is far below \
-                          these differences.",
+                          all of them give (nearly) the same samples, and W2 to fresh data then measures the model \
+                          and the finite samples, not the solver. The band is W2 between two exact draws of the \
+                          data (mean ± one standard deviation over pairs of draws): the resolution of the \
+                          measurement. A plateau inside it is sampling noise, so the model's error is below what \
+                          1 000 points can show (b would need a plateau clearly above the band). One draw is not \
+                          enough to decide: between seeds the floor alone ranges over about 0.5–0.8. Round-off in a \
+                          few hundred steps of double precision is far below these differences.",
         },
         Question {
             prompt: "Which of these mistakes in train_step give a loss curve that falls and flattens as usual, \

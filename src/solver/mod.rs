@@ -39,11 +39,13 @@
 //! | `method.rs` | [`Method`] and [`Dopri5Options`] |
 //! | `rk.rs` | the fixed-step explicit Runge–Kutta methods (Butcher tableaux, one step per interval) |
 //! | `dopri5.rs` | adaptive Dormand–Prince 5(4) with step-size control |
+//! | [`sde`] | Euler–Maruyama for dx = f(x, t) dt + g(t) dW, with its own seeded noise |
 //!
 //! Extending the module: fixed steps go through a small internal `Stepper`
 //! trait (advance `x` from `t` to `t + h` in place, with its own scratch
-//! buffers and, if needed, its own state such as a seeded RNG for an
-//! Euler–Maruyama step). Nothing assumes `h > 0`, and the state is a plain
+//! buffers and, if needed, its own state such as the seeded RNG of the
+//! Euler–Maruyama step in [`sde`], or the scheduler of DDIM in
+//! [`crate::diffusion`]). Nothing assumes `h > 0`, and the state is a plain
 //! [`Points`] of any dimension, so an augmented state `(x, log p)` stored as
 //! `d + 1` columns integrates backwards on a decreasing grid unchanged.
 //!
@@ -68,9 +70,12 @@ mod dopri5;
 mod grid;
 mod method;
 mod rk;
+pub mod sde;
 
 pub use grid::{TimeGrid, MAX_UNIFORM_STEPS};
 pub use method::{Dopri5Options, Method};
+pub(crate) use rk::Stepper;
+pub use sde::{euler_maruyama, euler_maruyama_trajectory, SdeOptions};
 
 /// What a solve returns.
 #[derive(Clone, Debug, PartialEq)]
@@ -114,16 +119,60 @@ where
     integrate(field, x0, grid, method, true)
 }
 
+/// A residual network of `layers` blocks with shared weights f: `x ← x + (1/K) f(x, k/K)`, k = 0, …, K − 1.
+///
+/// This is exactly Euler's method for dx/dt = f(x, t) on K equal steps of [0, 1]
+/// (topic 7.2: a ResNet is a discretised flow, and a flow is the limit of ever
+/// deeper ResNets). Its error against the ODE's flow shrinks like 1/K (Euler's
+/// order is one). Errors as for [`solve`]; `layers = 0` is [`Error::ZeroCount`].
+pub fn residual_stack<F>(field: &F, x0: &Points, layers: usize) -> Result<Points>
+where
+    F: VectorField + ?Sized,
+{
+    Ok(solve(field, x0, &TimeGrid::uniform(0.0, 1.0, layers)?, Method::Euler)?.final_state)
+}
+
 /// Shared driver behind [`solve`] and [`solve_trajectory`].
 fn integrate<F>(field: &F, x0: &Points, grid: &TimeGrid, method: Method, keep: bool) -> Result<Solution>
 where
     F: VectorField + ?Sized,
 {
-    if let Method::Dopri5(opts) = &method {
-        opts.validate()?;
+    match (method, method.tableau()) {
+        (Method::Dopri5(opts), _) => {
+            opts.validate()?;
+            drive(x0, grid, keep, |x, out| dopri5::run(field, x, grid, &opts, out))
+        }
+        (_, Some(tab)) => run_stepper(&mut rk::RkStepper::new(tab, x0.len(), x0.dim()), field, x0, grid, keep),
+        (_, None) => Err(Error::invalid("method", format!("{} has no solver yet", method.name()))),
     }
-    x0.check_finite("the initial state x0")?;
+}
 
+/// Runs a fixed-step [`Stepper`] over `grid`, one step per interval: the driver shared by the
+/// Runge–Kutta methods, Euler–Maruyama ([`sde`]) and DDIM ([`crate::diffusion`]).
+///
+/// Errors: as [`solve`]; a state that becomes NaN/∞ names the step.
+pub(crate) fn run_stepper<S, F>(
+    stepper: &mut S,
+    field: &F,
+    x0: &Points,
+    grid: &TimeGrid,
+    keep: bool,
+) -> Result<Solution>
+where
+    S: Stepper,
+    F: VectorField + ?Sized,
+{
+    drive(x0, grid, keep, |x, out| rk::run_fixed(stepper, field, x, grid, out))
+}
+
+/// Checks `x0`, handles an empty batch, and runs `body` on a copy of `x0` with a recorder.
+fn drive(
+    x0: &Points,
+    grid: &TimeGrid,
+    keep: bool,
+    body: impl FnOnce(&mut Points, &mut Recorder) -> Result<Stats>,
+) -> Result<Solution> {
+    x0.check_finite("the initial state x0")?;
     let mut out = Recorder::new(grid, keep);
     let mut x = x0.clone();
     out.record(&x);
@@ -133,15 +182,7 @@ where
         }
         return Ok(out.finish(x, Stats::default()));
     }
-
-    let stats = match (method, method.tableau()) {
-        (Method::Dopri5(opts), _) => dopri5::run(field, &mut x, grid, &opts, &mut out)?,
-        (_, Some(tab)) => {
-            let mut stepper = rk::RkStepper::new(tab, x.len(), x.dim());
-            rk::run_fixed(&mut stepper, field, &mut x, grid, &mut out)?
-        }
-        (_, None) => return Err(Error::invalid("method", format!("{} has no solver yet", method.name()))),
-    };
+    let stats = body(&mut x, &mut out)?;
     Ok(out.finish(x, stats))
 }
 

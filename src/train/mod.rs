@@ -20,8 +20,8 @@
 use crate::coupling::Coupling;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::loss::{Cfm, CfmObjective, Objective};
-use crate::nn::{OptimizerConfig, OptimizerKind, TrainableModel};
+use crate::loss::{Cfm, CfmMethod, CfmObjective, Objective};
+use crate::nn::{Device, OptimizerConfig, OptimizerKind, TrainableModel};
 use progress::ProgressLine;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -136,6 +136,8 @@ pub struct Trainer {
     problem: Problem,
     config: TrainConfig,
     checkpoint: Option<(std::path::PathBuf, usize)>,
+    /// The device to train on, when one was asked for (else the model's own).
+    device: Option<Device>,
     /// A builder method that did not apply (reported by [`Trainer::train`]).
     misuse: Option<Error>,
 }
@@ -152,7 +154,7 @@ impl Trainer {
     }
 
     fn with_problem(problem: Problem) -> Self {
-        Trainer { problem, config: TrainConfig::default(), checkpoint: None, misuse: None }
+        Trainer { problem, config: TrainConfig::default(), checkpoint: None, device: None, misuse: None }
     }
 
     /// Replaces the objective (the CFM objective by default) with `objective`.
@@ -187,9 +189,32 @@ impl Trainer {
     pub fn coupling(self, coupling: impl Coupling + 'static) -> Self {
         self.cfm_part("coupling", |c| c.set_coupling(Box::new(coupling)))
     }
+    /// Uses a Flow Matching variant with noise σ: its path and its coupling (CFM objective),
+    /// e.g. `.method(CfmMethod::OtCfm, 0.1)` for OT-CFM as TorchCFM runs it.
+    pub fn method(self, method: CfmMethod, sigma: f64) -> Self {
+        let parts = method.cfm(sigma).and_then(|cfm| Ok((cfm, method.coupling()?)));
+        match parts {
+            Ok((cfm, coupling)) => self.cfm_part("method", |c| {
+                c.set_cfm(cfm);
+                c.set_coupling(coupling);
+            }),
+            Err(e) => Trainer { misuse: Some(e), ..self },
+        }
+    }
     /// Uses other CFM settings: path, σ, time sampler (CFM objective).
     pub fn cfm(self, cfm: Cfm) -> Self {
         self.cfm_part("cfm", |c| c.set_cfm(cfm))
+    }
+    /// Label dropout with probability `p_uncond` (CFM objective; see
+    /// [`CfmObjective::with_label_dropout`]): every step, each row's label becomes ∅ with
+    /// probability `p_uncond`. A value outside [0, 1] is reported by [`Trainer::train`].
+    pub fn label_dropout(self, p_uncond: f64) -> Self {
+        let mut bad = None;
+        let mut this = self.cfm_part("label_dropout", |c| bad = c.set_label_dropout(p_uncond).err());
+        if bad.is_some() {
+            this.misuse = bad;
+        }
+        this
     }
     /// Replaces all settings at once.
     pub fn config(mut self, config: TrainConfig) -> Self {
@@ -211,7 +236,7 @@ impl Trainer {
         self.config.optimizer.lr = lr;
         self
     }
-    /// Adam (the default) or AdamW.
+    /// Adam (the default), AdamW or Adam with L2 weight decay.
     pub fn optimizer(mut self, kind: OptimizerKind) -> Self {
         self.config.optimizer.kind = kind;
         self
@@ -224,6 +249,13 @@ impl Trainer {
     /// How progress is shown.
     pub fn progress(mut self, progress: Progress) -> Self {
         self.config.progress = progress;
+        self
+    }
+    /// Trains on `device`: the model is moved there first (keeping its weights) and stays there,
+    /// so sampling it afterwards runs there too. Without this, the model trains where it lives
+    /// (the CPU unless it was moved). A GPU needs the `cuda` feature (see [`Device`]).
+    pub fn device(mut self, device: Device) -> Self {
+        self.device = Some(device);
         self
     }
     /// Saves a checkpoint to `path` every `every` steps and at the end.
@@ -282,6 +314,9 @@ impl Trainer {
             return Err(e.clone());
         }
         self.config.validate()?;
+        if let Some(device) = self.device {
+            model.to_device(device)?;
+        }
         let objective = self.problem.objective();
         objective.check_model_dim(model.dim())?;
         let first_step = model.steps_trained();

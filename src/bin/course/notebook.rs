@@ -197,7 +197,7 @@ pub fn cell_error_text(nb: &Value, index: usize) -> Option<String> {
 /// A figure found in the outputs: (code cell number counting from 1, file extension, bytes).
 pub type Figure = (usize, &'static str, Vec<u8>);
 
-/// Every SVG and PNG in the display data and execute results.
+/// Every SVG, PNG and GIF (animation) in the display data and execute results.
 pub fn figures(nb: &Value) -> Vec<Figure> {
     let mut out = Vec::new();
     for (k, (_, cell)) in code_cells(nb).into_iter().enumerate() {
@@ -208,9 +208,9 @@ pub fn figures(nb: &Value) -> Vec<Figure> {
             if let Some(svg) = data.get("image/svg+xml") {
                 out.push((number, "svg", text_of(Some(svg)).into_bytes()));
             }
-            if let Some(png) = data.get("image/png") {
-                if let Some(bytes) = base64_decode(&text_of(Some(png))) {
-                    out.push((number, "png", bytes));
+            for (mime, ext) in [("image/png", "png"), ("image/gif", "gif")] {
+                if let Some(bytes) = data.get(mime).and_then(|b| base64_decode(&text_of(Some(b)))) {
+                    out.push((number, ext, bytes));
                 }
             }
         }
@@ -349,10 +349,10 @@ mod tests {
         let n = nb(vec![code(
             "f",
             vec![json!({"output_type": "display_data", "metadata": {},
-            "data": {"image/svg+xml": "<svg/>", "image/png": "aGk=", "text/plain": "fig"}})],
+            "data": {"image/svg+xml": "<svg/>", "image/png": "aGk=", "image/gif": "R0lG", "text/plain": "fig"}})],
         )]);
         let f = figures(&n);
-        assert_eq!(f, vec![(1, "svg", b"<svg/>".to_vec()), (1, "png", b"hi".to_vec())]);
+        assert_eq!(f, vec![(1, "svg", b"<svg/>".to_vec()), (1, "png", b"hi".to_vec()), (1, "gif", b"GIF".to_vec())]);
     }
 
     /// Every committed notebook starts with the same set-up cell and is valid JSON.

@@ -1,0 +1,28 @@
+//! Exercise 7.2.2 · 10 points: the path energy of a set of trajectories.
+//!
+//! The energy of a path is ∫ ‖ẋ_t‖² dt: how fast, squared, for how long. Optimal
+//! transport moves mass with the least of it, so comparing a flow's path energy
+//! with W2² says how far from optimal its paths are.
+//!
+//! Grade it: `cargo run --release --bin course -- grade path_energy`.
+
+use flowmatch::Points;
+
+/// The mean path energy of n particles stored at `times[k]` in `states[k]` (each n × d),
+/// taking each particle to move in a straight line at constant speed between two stored times.
+///
+/// `times` increase strictly and may be unevenly spaced; `states.len() == times.len() ≥ 2`.
+/// Example: one particle that moves from (0, 0) at t = 0 to (3, 4) at t = 1 has energy 25.
+pub fn path_energy(states: &[Points], times: &[f64]) -> f64 {
+    // BEGIN SOLUTION
+    let n = states[0].len() as f64;
+    let mut total = 0.0;
+    for k in 0..states.len() - 1 {
+        let dt = times[k + 1] - times[k];
+        // Squared displacement / dt = squared speed × dt, summed over the particles.
+        let moved: f64 = states[k + 1].as_slice().iter().zip(states[k].as_slice()).map(|(b, a)| (b - a) * (b - a)).sum();
+        total += moved / dt;
+    }
+    total / n
+    // END SOLUTION
+}
