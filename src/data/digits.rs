@@ -43,7 +43,7 @@ pub enum Split {
     All,
 }
 
-/// The images of one split, their labels, and a name.
+/// The images of one split and their labels.
 struct Table {
     images: Points,
     labels: Vec<usize>,
