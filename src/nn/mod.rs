@@ -40,9 +40,24 @@
 use crate::error::Result;
 use crate::loss::Batch;
 
+/// Borrows the gradient buffers of `dL/dout` (shared) and of several parameters (mutable) at once.
+///
+/// Every entry is allocated first; afterwards the map is only read, so no buffer moves.
+/// The tensors have different ids, so the buffers are distinct and do not alias.
+macro_rules! grad_slices {
+    ($grads:expr, $out:expr; $($t:expr),*) => {{
+        $( $grads.try_alloc_for($t)?; )*
+        $grads.try_alloc_for($out)?;
+        let go: *const [f32] = &$grads.get_or_alloc_mut($out)?[..];
+        // SAFETY: see above: distinct, live buffers that stay in place while the slices are used.
+        unsafe { (&*go, ( $( &mut *(&mut $grads.get_or_alloc_mut($t)?[..] as *mut [f32]), )* )) }
+    }};
+}
+
 mod act;
 pub mod checkpoint;
 mod config;
+mod conv;
 mod device;
 mod flownet;
 mod flowpass;
