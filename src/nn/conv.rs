@@ -138,20 +138,20 @@ fn blocks(n: usize) -> Vec<Range<usize>> {
 }
 
 /// `y = conv(x; W, bias)` for a batch `x` of n images (n × C_in·H·W) as one dfdx op, with the
-/// kernel `w` (C_out × C_in k²) and `bias` (C_out) as parameters; returns n × C_out·H'·W'.
+/// kernel `w` (C_out × C_in k²) and `bias` (1 × C_out) as parameters; returns n × C_out·H'·W'.
 ///
 /// With an [`OwnedTape`] the backward pass adds ∂L/∂x, ∂L/∂W and ∂L/∂bias to the gradients;
 /// with [`NoneTape`] it is a plain forward pass. The caller checks the shapes (asserted here).
 pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
     x: Tensor<(usize, usize), f32, Cpu, T>,
     w: &Tensor<(usize, usize), f32, Cpu>,
-    bias: &Tensor<(usize,), f32, Cpu>,
+    bias: &Tensor<(usize, usize), f32, Cpu>,
     s: ConvShape,
 ) -> Tensor<(usize, usize), f32, Cpu, T> {
     let (n, len) = *x.shape();
     assert_eq!(len, s.in_len(), "conv2d: input rows of C_in·H·W numbers");
     assert_eq!(*w.shape(), (s.cout, s.patch()), "conv2d: kernel of C_out × C_in k²");
-    assert_eq!(bias.shape().0, s.cout, "conv2d: one bias per output channel");
+    assert_eq!(*bias.shape(), (1, s.cout), "conv2d: one bias per output channel (1 × C_out)");
     assert!(s.h + 2 * s.pad >= s.k && s.w + 2 * s.pad >= s.k && s.stride > 0, "conv2d: the kernel fits");
     let (x, mut tape) = x.split_tape();
     let (xv, wv, bv) = (x.as_vec(), w.as_vec(), bias.as_vec());
@@ -258,7 +258,7 @@ mod tests {
             let y = conv2d(
                 dev.tensor_from_vec(x.clone(), (n, s.in_len())),
                 &dev.tensor_from_vec(w.clone(), (s.cout, s.patch())),
-                &dev.tensor_from_vec(b.clone(), (s.cout,)),
+                &dev.tensor_from_vec(b.clone(), (1, s.cout)),
                 *s,
             );
             assert_eq!(*y.shape(), (n, s.out_len()));
@@ -276,7 +276,7 @@ mod tests {
         let dev = Cpu::default();
         let xt = dev.tensor_from_vec(x.to_vec(), (n, s.in_len()));
         let wt = dev.tensor_from_vec(w.to_vec(), (s.cout, s.patch()));
-        let bt = dev.tensor_from_vec(b.to_vec(), (s.cout,));
+        let bt = dev.tensor_from_vec(b.to_vec(), (1, s.cout));
         let rt = dev.tensor_from_vec(r.to_vec(), (n, s.out_len()));
         let y = conv2d(xt.leaky_trace(), &wt, &bt, *s);
         let loss = (y * rt).sum();
