@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! y[b, o, p, q] = bias[o] + Σ_{c, i, j} W[o, c, i, j] · x[b, c, s·p + i − pad, s·q + j − pad]   (x = 0 outside the image)
-//! im2col:   X_b[(p, q), (c, i, j)] = x[b, c, s·p + i − pad, s·q + j − pad],   so   y_b = W X_bᵀ + bias
+//! im2col:   X_b[(p, q), (c, i, j)] = x[b, c, s·p + i − pad, s·q + j − pad]   (stored as X_bᵀ),   so   y_b = W X_bᵀ + bias
 //! backward: ∂L/∂W = Σ_b G_b X_b,   ∂L/∂bias[o] = Σ_{b, p, q} G_b[o, (p, q)],   ∂L/∂X_b = G_bᵀ W,   ∂L/∂x = col2im(∂L/∂X_b)
 //! ```
 //!
@@ -57,24 +57,40 @@ impl ConvShape {
         self.oh() * self.ow()
     }
 
-    /// The input index read by patch column (c, i, j) at output pixel (p, q), if inside the image.
+    /// The output pixels (p, q) whose patch entry (i, j) falls inside the image, and the input
+    /// row/column they read: `(p, y)` pairs for rows (same for columns with W and j).
     #[inline]
-    fn source(&self, p: usize, q: usize, c: usize, i: usize, j: usize) -> Option<usize> {
-        let y = (p * self.stride + i).checked_sub(self.pad)?;
-        let x = (q * self.stride + j).checked_sub(self.pad)?;
-        (y < self.h && x < self.w).then(|| (c * self.h + y) * self.w + x)
+    fn inside(&self, i: usize, size: usize, out: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let (s, pad) = (self.stride, self.pad);
+        (0..out).filter_map(move |p| (p * s + i).checked_sub(pad).filter(|&y| y < size).map(|y| (p, y)))
     }
 
-    /// X (P × C_in k²) of one image `x` (C_in·H·W numbers), zeros where a patch leaves the image.
+    /// With stride 1, the output columns q0..q1 whose kernel column j reads inside the image
+    /// (input columns q + j − pad, one run); `None` for other strides.
+    #[inline]
+    fn run(&self, j: usize) -> Option<(usize, usize)> {
+        (self.stride == 1).then(|| {
+            let q0 = self.pad.saturating_sub(j);
+            let q1 = self.ow().min((self.w + self.pad).saturating_sub(j));
+            (q0, q1.max(q0))
+        })
+    }
+
+    /// Xᵀ (C_in k² × P) of one image `x` (C_in·H·W numbers): row (c, i, j) holds the pixel each
+    /// output pixel reads through kernel entry (c, i, j), zeros where that falls outside the image.
     pub(crate) fn im2col(&self, x: &[f32], cols: &mut [f32]) {
-        let (k, patch) = (self.k, self.patch());
-        for p in 0..self.oh() {
-            for q in 0..self.ow() {
-                let row = &mut cols[(p * self.ow() + q) * patch..][..patch];
-                for c in 0..self.cin {
-                    for i in 0..k {
-                        for j in 0..k {
-                            row[(c * k + i) * k + j] = self.source(p, q, c, i, j).map_or(0.0, |s| x[s]);
+        let (k, ow, pp) = (self.k, self.ow(), self.pixels());
+        for c in 0..self.cin {
+            let img = &x[c * self.h * self.w..][..self.h * self.w];
+            for i in 0..k {
+                for j in 0..k {
+                    let row = &mut cols[((c * k + i) * k + j) * pp..][..pp];
+                    row.fill(0.0);
+                    for (p, y) in self.inside(i, self.h, self.oh()) {
+                        let (src, dst) = (&img[y * self.w..][..self.w], &mut row[p * ow..][..ow]);
+                        match self.run(j) {
+                            Some((q0, q1)) => dst[q0..q1].copy_from_slice(&src[q0 + j - self.pad..q1 + j - self.pad]),
+                            None => self.inside(j, self.w, ow).for_each(|(q, xx)| dst[q] = src[xx]),
                         }
                     }
                 }
@@ -82,18 +98,22 @@ impl ConvShape {
         }
     }
 
-    /// Adds the gradient of one image's im2col matrix back onto the pixels it was read from.
+    /// Adds the gradient of one image's Xᵀ back onto the pixels it was read from.
     fn col2im_add(&self, dcols: &[f32], dx: &mut [f32]) {
-        let (k, patch) = (self.k, self.patch());
-        for p in 0..self.oh() {
-            for q in 0..self.ow() {
-                let row = &dcols[(p * self.ow() + q) * patch..][..patch];
-                for c in 0..self.cin {
-                    for i in 0..k {
-                        for j in 0..k {
-                            if let Some(s) = self.source(p, q, c, i, j) {
-                                dx[s] += row[(c * k + i) * k + j];
-                            }
+        let (k, ow, pp) = (self.k, self.ow(), self.pixels());
+        for c in 0..self.cin {
+            let img = &mut dx[c * self.h * self.w..][..self.h * self.w];
+            for i in 0..k {
+                for j in 0..k {
+                    let row = &dcols[((c * k + i) * k + j) * pp..][..pp];
+                    for (p, y) in self.inside(i, self.h, self.oh()) {
+                        let (src, dst) = (&row[p * ow..][..ow], &mut img[y * self.w..][..self.w]);
+                        match self.run(j) {
+                            Some((q0, q1)) => dst[q0 + j - self.pad..q1 + j - self.pad]
+                                .iter_mut()
+                                .zip(&src[q0..q1])
+                                .for_each(|(d, s)| *d += s),
+                            None => self.inside(j, self.w, ow).for_each(|(q, xx)| dst[xx] += src[q]),
                         }
                     }
                 }
@@ -101,12 +121,12 @@ impl ConvShape {
         }
     }
 
-    /// y_b = W X_bᵀ + bias for the images of `x` (one per `in_len` numbers) into `y`; keeps the X_b.
+    /// y_b = W X_bᵀ + bias for the images of `x` (one per `in_len` numbers) into `y`; keeps the X_bᵀ.
     fn forward(&self, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], cols: &mut [f32]) {
         let (pp, patch) = (self.pixels(), self.patch());
         for ((xb, yb), cb) in x.chunks_exact(self.in_len()).zip(y.chunks_exact_mut(self.out_len())).zip(cols.chunks_exact_mut(pp * patch)) {
             self.im2col(xb, cb);
-            mm((self.cout, pp, patch), yb, (pp, 1), false, w, (patch, 1), cb, (1, patch));
+            mm((self.cout, pp, patch), yb, (pp, 1), false, w, (patch, 1), cb, (pp, 1));
             for (yo, &b) in yb.chunks_exact_mut(pp).zip(bias) {
                 yo.iter_mut().for_each(|v| *v += b);
             }
@@ -114,19 +134,18 @@ impl ConvShape {
     }
 
     /// The backward pass for the images of one block: adds into `dx` (that block's images),
-    /// `dw` and `db` from G (`dy`) and the kept X_b (`cols`).
-    #[allow(clippy::too_many_arguments)]
+    /// `dw` and `db` from G (`dy`) and the kept X_bᵀ (`cols`).
     fn backward(&self, dy: &[f32], cols: &[f32], w: &[f32], dx: &mut [f32], dw: &mut [f32], db: &mut [f32]) {
         let (pp, patch) = (self.pixels(), self.patch());
         let mut dcols = vec![0.0f32; pp * patch];
         for ((gb, cb), dxb) in dy.chunks_exact(self.out_len()).zip(cols.chunks_exact(pp * patch)).zip(dx.chunks_exact_mut(self.in_len())) {
             // ∂L/∂W += G_b X_b
-            mm((self.cout, patch, pp), dw, (patch, 1), true, gb, (pp, 1), cb, (patch, 1));
+            mm((self.cout, patch, pp), dw, (patch, 1), true, gb, (pp, 1), cb, (1, pp));
             for (d, go) in db.iter_mut().zip(gb.chunks_exact(pp)) {
                 *d += go.iter().sum::<f32>();
             }
-            // ∂L/∂X_b = G_bᵀ W, then back onto the pixels.
-            mm((pp, patch, self.cout), &mut dcols, (patch, 1), false, gb, (1, pp), w, (patch, 1));
+            // ∂L/∂X_bᵀ = Wᵀ G_b, then back onto the pixels.
+            mm((patch, pp, self.cout), &mut dcols, (pp, 1), false, w, (1, patch), gb, (pp, 1));
             self.col2im_add(&dcols, dxb);
         }
     }
@@ -317,10 +336,12 @@ mod tests {
     fn im2col_reads_zeros_outside_the_image() {
         let s = SHAPES[0];
         let x: Vec<f32> = (1..=s.in_len()).map(|v| v as f32).collect();
-        let mut cols = vec![f32::NAN; s.oh() * s.ow() * s.patch()];
+        let pp = s.oh() * s.ow();
+        let mut cols = vec![f32::NAN; pp * s.patch()];
         s.im2col(&x, &mut cols);
         // Output pixel (0, 0), channel 0: the top row and left column of its 3 × 3 patch are padding.
-        assert_eq!(&cols[..9], &[0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 5.0, 6.0]);
+        let patch: Vec<f32> = (0..9).map(|r| cols[r * pp]).collect();
+        assert_eq!(patch, [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 5.0, 6.0]);
         assert!(cols.iter().all(|v| v.is_finite()));
     }
 }
