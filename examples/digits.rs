@@ -87,7 +87,8 @@ fn run(a: &Args) -> flowmatch::Result<()> {
         a.lr,
         a.seed
     );
-    let trainer = Trainer::new(train.clone()).label_dropout(0.2).steps(a.steps).batch_size(a.batch).lr(a.lr).seed(a.seed);
+    let trainer =
+        Trainer::new(train.clone()).label_dropout(0.2).steps(a.steps).batch_size(a.batch).lr(a.lr).seed(a.seed);
     let report = trainer.train(&mut net)?;
     println!(
         "trained {} steps in {:.1}s ({:.2} steps/s), final loss {:.4}",
@@ -102,7 +103,8 @@ fn run(a: &Args) -> flowmatch::Result<()> {
     }
 
     // The CFM loss on held-out digits (no label dropout: every row keeps its label).
-    let held_out = Trainer::new(test.clone()).current_objective().draw(1000, &mut rand::rngs::StdRng::seed_from_u64(0))?;
+    let held_out =
+        Trainer::new(test.clone()).current_objective().draw(1000, &mut rand::rngs::StdRng::seed_from_u64(0))?;
     let test_loss = net.loss(&held_out)?;
 
     // The yardstick of the k-NN measure: how well 5-NN on the training images labels real test digits.

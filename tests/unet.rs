@@ -24,8 +24,12 @@ fn shapes_and_the_model_contract() {
     // Parameters: the sum of every layer's tensors (C = 4, E = 8, 4 time features, K = 10).
     let (c, e) = (4, 8);
     let conv = |cin: usize, cout: usize, k: usize| cout * cin * k * k + cout;
-    let res = |cin: usize, cout: usize| conv(cin, cout, 3) + e * cout + cout + conv(cout, cout, 3) + if cin != cout { conv(cin, cout, 1) } else { 0 };
-    let want = (4 * e + e) + (e * e + e) + 11 * e
+    let res = |cin: usize, cout: usize| {
+        conv(cin, cout, 3) + e * cout + cout + conv(cout, cout, 3) + if cin != cout { conv(cin, cout, 1) } else { 0 }
+    };
+    let want = (4 * e + e)
+        + (e * e + e)
+        + 11 * e
         + conv(1, c, 3)
         + res(c, c)
         + conv(c, 2 * c, 3)
@@ -105,7 +109,8 @@ fn training_is_deterministic_and_learns() {
     assert_ne!(va, c.velocity(&x, 0.4.into(), Some(&[1, 2, 3, 4])).unwrap());
     // 150 steps lower the CFM loss well below its start (about 1 + E‖x₁‖²/64 ≈ 1.5 for v = 0).
     let mut net = UNet::new(UNetConfig { seed: 1, ..small() }).unwrap();
-    let report = Trainer::new(Digits::train().unwrap()).steps(150).batch_size(64).lr(3e-3).seed(1).train(&mut net).unwrap();
+    let report =
+        Trainer::new(Digits::train().unwrap()).steps(150).batch_size(64).lr(3e-3).seed(1).train(&mut net).unwrap();
     let (first, last) = (report.losses[0], report.final_loss(20));
     assert!(last < 0.75 * first, "loss {first} -> {last}");
 }
@@ -119,7 +124,10 @@ fn checkpoints_round_trip_and_reject_wrong_files() {
     assert_eq!(back.config(), net.config());
     assert_eq!(back.steps_trained(), 2);
     let x = Digits::test().unwrap().sample(3, 0).unwrap();
-    assert_eq!(back.velocity(&x, 0.5.into(), Some(&[7, 8, 9])).unwrap(), net.velocity(&x, 0.5.into(), Some(&[7, 8, 9])).unwrap());
+    assert_eq!(
+        back.velocity(&x, 0.5.into(), Some(&[7, 8, 9])).unwrap(),
+        net.velocity(&x, 0.5.into(), Some(&[7, 8, 9])).unwrap()
+    );
 
     // A configuration that does not match the tensors (a wider model recorded): a clear shape error.
     let (mut meta, tensors) = load_tensors(&path).unwrap();

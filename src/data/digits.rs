@@ -198,9 +198,9 @@ impl Dataset for Digits {
 /// The grey levels (1 797 × 64) and digits of the whole file, decoded once per process.
 fn raw() -> Result<&'static (Vec<u8>, Vec<usize>)> {
     static RAW: OnceLock<std::result::Result<(Vec<u8>, Vec<usize>), String>> = OnceLock::new();
-    RAW.get_or_init(|| parse_csv(&gunzip(DIGITS_GZ)?))
-        .as_ref()
-        .map_err(|e| Error::invalid("the compiled-in digits file", format!("{e}; restore data/digits/digits.csv.gz from git")))
+    RAW.get_or_init(|| parse_csv(&gunzip(DIGITS_GZ)?)).as_ref().map_err(|e| {
+        Error::invalid("the compiled-in digits file", format!("{e}; restore data/digits/digits.csv.gz from git"))
+    })
 }
 
 /// The bytes of a one-member gzip file (RFC 1952), checked against its CRC-32 and length.

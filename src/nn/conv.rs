@@ -124,7 +124,9 @@ impl ConvShape {
     /// y_b = W X_bᵀ + bias for the images of `x` (one per `in_len` numbers) into `y`; keeps the X_bᵀ.
     fn forward(&self, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], cols: &mut [f32]) {
         let (pp, patch) = (self.pixels(), self.patch());
-        for ((xb, yb), cb) in x.chunks_exact(self.in_len()).zip(y.chunks_exact_mut(self.out_len())).zip(cols.chunks_exact_mut(pp * patch)) {
+        for ((xb, yb), cb) in
+            x.chunks_exact(self.in_len()).zip(y.chunks_exact_mut(self.out_len())).zip(cols.chunks_exact_mut(pp * patch))
+        {
             self.im2col(xb, cb);
             mm((self.cout, pp, patch), yb, (pp, 1), false, w, (patch, 1), cb, (pp, 1));
             for (yo, &b) in yb.chunks_exact_mut(pp).zip(bias) {
@@ -138,7 +140,9 @@ impl ConvShape {
     fn backward(&self, dy: &[f32], cols: &[f32], w: &[f32], dx: &mut [f32], dw: &mut [f32], db: &mut [f32]) {
         let (pp, patch) = (self.pixels(), self.patch());
         let mut dcols = vec![0.0f32; pp * patch];
-        for ((gb, cb), dxb) in dy.chunks_exact(self.out_len()).zip(cols.chunks_exact(pp * patch)).zip(dx.chunks_exact_mut(self.in_len())) {
+        for ((gb, cb), dxb) in
+            dy.chunks_exact(self.out_len()).zip(cols.chunks_exact(pp * patch)).zip(dx.chunks_exact_mut(self.in_len()))
+        {
             // ∂L/∂W += G_b X_b
             mm((self.cout, patch, pp), dw, (patch, 1), true, gb, (pp, 1), cb, (1, pp));
             for (d, go) in db.iter_mut().zip(gb.chunks_exact(pp)) {
@@ -196,8 +200,7 @@ pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
         // Each block adds its weight gradient into a zeroed buffer; the blocks are summed in order.
         let mut own: Vec<(Vec<f32>, Vec<f32>)> = vec![(vec![0.0; dw.len()], vec![0.0; db.len()]); parts.len()];
         {
-            let mut items: Vec<_> =
-                parts.iter().cloned().zip(split(dx, len, &parts)).zip(own.iter_mut()).collect();
+            let mut items: Vec<_> = parts.iter().cloned().zip(split(dx, len, &parts)).zip(own.iter_mut()).collect();
             pool::for_each_mut(&mut items, |_, ((r, dxb), (gw, gb))| {
                 let dyb = &dy[r.start * s.out_len()..r.end * s.out_len()];
                 let cb = &cols[r.start * pp * patch..r.end * pp * patch];
@@ -245,7 +248,10 @@ mod tests {
                         for c in 0..s.cin {
                             for i in 0..s.k {
                                 for j in 0..s.k {
-                                    let (yy, xx) = ((p * s.stride + i) as i64 - s.pad as i64, (q * s.stride + j) as i64 - s.pad as i64);
+                                    let (yy, xx) = (
+                                        (p * s.stride + i) as i64 - s.pad as i64,
+                                        (q * s.stride + j) as i64 - s.pad as i64,
+                                    );
                                     if yy >= 0 && xx >= 0 && (yy as usize) < s.h && (xx as usize) < s.w {
                                         let xi = bi * s.in_len() + (c * s.h + yy as usize) * s.w + xx as usize;
                                         acc += w[((o * s.cin + c) * s.k + i) * s.k + j] as f64 * x[xi] as f64;
@@ -273,7 +279,8 @@ mod tests {
         let dev = Cpu::default();
         for (k, s) in SHAPES.iter().enumerate() {
             let n = 3;
-            let (x, w, b) = (random(n * s.in_len(), k as u64), random(s.cout * s.patch(), 10 + k as u64), random(s.cout, 20));
+            let (x, w, b) =
+                (random(n * s.in_len(), k as u64), random(s.cout * s.patch(), 10 + k as u64), random(s.cout, 20));
             let y = conv2d(
                 dev.tensor_from_vec(x.clone(), (n, s.in_len())),
                 &dev.tensor_from_vec(w.clone(), (s.cout, s.patch())),
@@ -326,7 +333,10 @@ mod tests {
                     args[which][i] = keep;
                     let fd = (up - down) / (2.0 * h as f64);
                     let g = grads[which][i] as f64;
-                    assert!((fd - g).abs() < 2e-3 * (1.0 + g.abs()), "{s:?}, argument {which}, entry {i}: tape {g}, difference {fd}");
+                    assert!(
+                        (fd - g).abs() < 2e-3 * (1.0 + g.abs()),
+                        "{s:?}, argument {which}, entry {i}: tape {g}, difference {fd}"
+                    );
                 }
             }
         }

@@ -28,9 +28,9 @@
 //! later) can hold one.
 
 use super::checkpoint::NamedTensor;
+use super::optim::AdamState;
 use crate::error::{Error, Result};
 use crate::field::{check_labels, NULL_LABEL};
-use super::optim::AdamState;
 use dfdx::optim::AdamConfig;
 use rand::{Rng, SeedableRng};
 use std::sync::{Arc, Mutex};
@@ -167,8 +167,8 @@ impl LabelTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dfdx::optim::{Adam, Optimizer};
     use dfdx::optim::WeightDecay;
+    use dfdx::optim::{Adam, Optimizer};
     use dfdx::prelude::*;
 
     #[test]

@@ -74,10 +74,16 @@ impl UNetConfig {
             return bad("width", "channels and embed must be at least 1 (try 32 and 64)".into());
         }
         if self.time_features < 2 || self.time_features % 2 != 0 {
-            return bad("time_features", format!("{} must be even and at least 2 (cosines and sines)", self.time_features));
+            return bad(
+                "time_features",
+                format!("{} must be even and at least 2 (cosines and sines)", self.time_features),
+            );
         }
         if self.classes == Some(0) {
-            return bad("classes", "a conditional model needs at least one class; use None for an unconditional one".into());
+            return bad(
+                "classes",
+                "a conditional model needs at least one class; use None for an unconditional one".into(),
+            );
         }
         Ok(())
     }
@@ -141,7 +147,8 @@ struct Builder<'a> {
 impl Builder<'_> {
     /// A rows × cols tensor drawn uniformly in ±bound (PyTorch's default for a layer with fan-in 1/bound²).
     fn tensor(&mut self, name: String, rows: usize, cols: usize, bound: f32) -> usize {
-        let v: Vec<f32> = (0..rows * cols).map(|_| if bound > 0.0 { self.rng.gen_range(-bound..bound) } else { 0.0 }).collect();
+        let v: Vec<f32> =
+            (0..rows * cols).map(|_| if bound > 0.0 { self.rng.gen_range(-bound..bound) } else { 0.0 }).collect();
         self.params.push(self.dev.tensor_from_vec(v, (rows, cols)));
         self.names.push(name);
         self.params.len() - 1
@@ -149,14 +156,21 @@ impl Builder<'_> {
 
     fn dense(&mut self, name: &str, i: usize, o: usize) -> Dense {
         let bound = 1.0 / (i as f32).sqrt();
-        Dense { w: self.tensor(format!("{name}.weight"), i, o, bound), b: self.tensor(format!("{name}.bias"), 1, o, bound) }
+        Dense {
+            w: self.tensor(format!("{name}.weight"), i, o, bound),
+            b: self.tensor(format!("{name}.bias"), 1, o, bound),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
     fn conv(&mut self, name: &str, cin: usize, cout: usize, side: usize, k: usize, stride: usize, zero: bool) -> Conv {
         let s = ConvShape { cin, cout, h: side, w: side, k, stride, pad: k / 2 };
         let bound = if zero { 0.0 } else { 1.0 / (s.patch() as f32).sqrt() };
-        Conv { w: self.tensor(format!("{name}.weight"), cout, s.patch(), bound), b: self.tensor(format!("{name}.bias"), 1, cout, bound), s }
+        Conv {
+            w: self.tensor(format!("{name}.weight"), cout, s.patch(), bound),
+            b: self.tensor(format!("{name}.bias"), 1, cout, bound),
+            s,
+        }
     }
 
     fn res(&mut self, name: &str, cin: usize, cout: usize, side: usize, embed: usize) -> Res {
@@ -208,11 +222,16 @@ impl UNet {
         config.validate()?;
         let dev = Cpu::default();
         let (c, s, e) = (config.channels, config.side, config.embed);
-        let mut b =
-            Builder { names: Vec::new(), params: Vec::new(), rng: rand::rngs::StdRng::seed_from_u64(config.seed), dev: &dev };
+        let mut b = Builder {
+            names: Vec::new(),
+            params: Vec::new(),
+            rng: rand::rngs::StdRng::seed_from_u64(config.seed),
+            dev: &dev,
+        };
         let t1 = b.dense("time1", config.time_features, e);
         let t2 = b.dense("time2", e, e);
-        let labels = config.classes.map(|k| b.tensor("label_embedding".into(), k + 1, e, 1.0 / ((k + 1) as f32).sqrt()));
+        let labels =
+            config.classes.map(|k| b.tensor("label_embedding".into(), k + 1, e, 1.0 / ((k + 1) as f32).sqrt()));
         let layout = Layout {
             t1,
             t2,
@@ -288,7 +307,12 @@ impl UNet {
         if x.dim() != self.config.dim() {
             return Err(Error::shape(
                 "the input of the U-Net",
-                format!("{} pixels per row ({} × {} images, flattened row by row)", self.config.dim(), self.config.side, self.config.side),
+                format!(
+                    "{} pixels per row ({} × {} images, flattened row by row)",
+                    self.config.dim(),
+                    self.config.side,
+                    self.config.side
+                ),
                 format!("{} numbers per row", x.dim()),
             ));
         }
@@ -313,7 +337,11 @@ impl UNet {
         x.matmul(self.params[l.w].clone()) + ones.matmul(self.params[l.b].clone())
     }
 
-    fn conv<T: Tape<f32, Cpu>>(&self, x: Tensor<(usize, usize), f32, Cpu, T>, l: Conv) -> Tensor<(usize, usize), f32, Cpu, T> {
+    fn conv<T: Tape<f32, Cpu>>(
+        &self,
+        x: Tensor<(usize, usize), f32, Cpu, T>,
+        l: Conv,
+    ) -> Tensor<(usize, usize), f32, Cpu, T> {
         conv2d(x, &self.params[l.w], &self.params[l.b], l.s)
     }
 
@@ -431,15 +459,19 @@ impl UNet {
         let (meta, mut tensors) = checkpoint::load_tensors(path)?;
         let bad = |reason: String| Error::Checkpoint { path: path.display().to_string(), reason };
         if meta.model != MODEL_NAME {
-            return Err(bad(format!("it holds a {}, not a {MODEL_NAME}; load it with the type that saved it", meta.model)));
+            return Err(bad(format!(
+                "it holds a {}, not a {MODEL_NAME}; load it with the type that saved it",
+                meta.model
+            )));
         }
         let config: UNetConfig = serde_json::from_value(meta.model_config.clone())
             .map_err(|e| bad(format!("its U-Net configuration is not valid ({e})")))?;
         let mut net = UNet::new(config).map_err(|e| bad(format!("its configuration makes no U-Net: {e}")))?;
         for (name, p) in net.names.iter().zip(net.params.iter_mut()) {
             let want = vec![p.shape().0, p.shape().1];
-            let (shape, values) =
-                tensors.remove(name).ok_or_else(|| bad(format!("it has no tensor '{name}', which this U-Net needs")))?;
+            let (shape, values) = tensors
+                .remove(name)
+                .ok_or_else(|| bad(format!("it has no tensor '{name}', which this U-Net needs")))?;
             if shape != want {
                 return Err(bad(format!(
                     "its tensor '{name}' has shape {shape:?}, but the U-Net its configuration describes needs {want:?}"
@@ -448,7 +480,9 @@ impl UNet {
             p.copy_from(&values);
         }
         if let Some(extra) = tensors.keys().next() {
-            return Err(bad(format!("it has a tensor '{extra}' that this U-Net does not have; it was saved from another model")));
+            return Err(bad(format!(
+                "it has a tensor '{extra}' that this U-Net does not have; it was saved from another model"
+            )));
         }
         net.steps = meta.steps;
         Ok(net)
@@ -500,7 +534,9 @@ impl TrainableModel for UNet {
         }
         let grads = grads.expect("a training pass keeps its gradients");
         let cfg = opt.adam();
-        let states = self.adam.get_or_insert_with(|| self.params.iter().map(|p| AdamState::new(p.shape().0 * p.shape().1)).collect());
+        let states = self
+            .adam
+            .get_or_insert_with(|| self.params.iter().map(|p| AdamState::new(p.shape().0 * p.shape().1)).collect());
         for (p, st) in self.params.iter_mut().zip(states.iter_mut()) {
             let g = grads.get(&*p).as_vec();
             let mut v = p.as_vec();
@@ -544,7 +580,9 @@ mod tests {
             p.copy_from(&v);
         }
         let n = 3;
-        let r = |rng: &mut rand::rngs::StdRng| Points::new(n, 16, (0..n * 16).map(|_| rng.gen_range(-1.0..1.0)).collect()).unwrap();
+        let r = |rng: &mut rand::rngs::StdRng| {
+            Points::new(n, 16, (0..n * 16).map(|_| rng.gen_range(-1.0..1.0)).collect()).unwrap()
+        };
         let (x0, x1, x_t, target) = (r(&mut rng), r(&mut rng), r(&mut rng), r(&mut rng));
         let sample = PathSample { x0, x1, t: vec![0.1, 0.5, 0.9], x_t, target, labels: Some(vec![2, NULL_LABEL, 0]) };
         (net, Batch::Regression(sample))
