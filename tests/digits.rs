@@ -23,10 +23,10 @@ fn the_split_is_fixed_disjoint_and_covers_the_file() {
     }
     assert_eq!((i_train, i_test), (train.len(), test.len()));
     // Every digit is in both splits, in the proportion 4 : 1 (to within one image).
-    for c in 0..DIGIT_CLASSES {
+    for (c, &count) in seen.iter().enumerate() {
         let (a, b) = (train.of_class(c).unwrap().len(), test.of_class(c).unwrap().len());
-        assert_eq!(a + b, seen[c]);
-        assert_eq!(b, seen[c] / 5, "digit {c}");
+        assert_eq!(a + b, count);
+        assert_eq!(b, count / 5, "digit {c}");
     }
     // Two loads give the same images.
     assert_eq!(Digits::train().unwrap().images(), train.images());

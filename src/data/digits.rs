@@ -195,9 +195,12 @@ impl Dataset for Digits {
     }
 }
 
-/// The grey levels (1 797 × 64) and digits of the whole file, decoded once per process.
-fn raw() -> Result<&'static (Vec<u8>, Vec<usize>)> {
-    static RAW: OnceLock<std::result::Result<(Vec<u8>, Vec<usize>), String>> = OnceLock::new();
+/// The grey levels (1 797 × 64) and the digits of a file.
+type Levels = (Vec<u8>, Vec<usize>);
+
+/// The grey levels and digits of the whole file, decoded once per process.
+fn raw() -> Result<&'static Levels> {
+    static RAW: OnceLock<std::result::Result<Levels, String>> = OnceLock::new();
     RAW.get_or_init(|| parse_csv(&gunzip(DIGITS_GZ)?)).as_ref().map_err(|e| {
         Error::invalid("the compiled-in digits file", format!("{e}; restore data/digits/digits.csv.gz from git"))
     })
@@ -249,7 +252,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 }
 
 /// Lines of 64 grey levels and a digit, comma-separated.
-fn parse_csv(text: &[u8]) -> std::result::Result<(Vec<u8>, Vec<usize>), String> {
+fn parse_csv(text: &[u8]) -> std::result::Result<Levels, String> {
     let text = std::str::from_utf8(text).map_err(|_| "the digits file is not text")?;
     let mut levels = Vec::new();
     let mut digits = Vec::new();

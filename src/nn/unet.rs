@@ -67,13 +67,13 @@ impl UNetConfig {
     /// Errors unless the sizes make a U-Net.
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str, why: String| Err(Error::invalid(format!("U-Net {what}"), why));
-        if self.side < 2 || self.side % 2 != 0 {
+        if self.side < 2 || !self.side.is_multiple_of(2) {
             return bad("side", format!("{} must be even and at least 2 (the U-Net halves it once)", self.side));
         }
         if self.channels == 0 || self.embed == 0 {
             return bad("width", "channels and embed must be at least 1 (try 32 and 64)".into());
         }
-        if self.time_features < 2 || self.time_features % 2 != 0 {
+        if self.time_features < 2 || !self.time_features.is_multiple_of(2) {
             return bad(
                 "time_features",
                 format!("{} must be even and at least 2 (cosines and sines)", self.time_features),
