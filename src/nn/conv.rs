@@ -14,7 +14,7 @@
 //! per thread (fixed by the batch size and the thread count), and the blocks' weight gradients are
 //! added in block order, so results do not depend on thread timing.
 
-use super::fused::mm;
+use super::fused::{mm, split_rows};
 use super::pool;
 use dfdx::prelude::*;
 use std::ops::Range;
@@ -186,8 +186,8 @@ pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
         let mut items: Vec<_> = parts
             .iter()
             .cloned()
-            .zip(split(&mut y, s.out_len(), &parts))
-            .zip(split(&mut cols, pp * patch, &parts))
+            .zip(split_rows(&mut y, s.out_len(), &parts))
+            .zip(split_rows(&mut cols, pp * patch, &parts))
             .collect();
         pool::for_each_mut(&mut items, |_, ((r, yb), cb)| {
             s.forward(&xv[r.start * len..r.end * len], &wv, &bv, yb, cb);
@@ -200,7 +200,8 @@ pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
         // Each block adds its weight gradient into a zeroed buffer; the blocks are summed in order.
         let mut own: Vec<(Vec<f32>, Vec<f32>)> = vec![(vec![0.0; dw.len()], vec![0.0; db.len()]); parts.len()];
         {
-            let mut items: Vec<_> = parts.iter().cloned().zip(split(dx, len, &parts)).zip(own.iter_mut()).collect();
+            let mut items: Vec<_> =
+                parts.iter().cloned().zip(split_rows(dx, len, &parts)).zip(own.iter_mut()).collect();
             pool::for_each_mut(&mut items, |_, ((r, dxb), (gw, gb))| {
                 let dyb = &dy[r.start * s.out_len()..r.end * s.out_len()];
                 let cb = &cols[r.start * pp * patch..r.end * pp * patch];
@@ -214,17 +215,6 @@ pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
         Ok(())
     });
     out.put_tape(tape)
-}
-
-/// Splits a buffer of rows `width` long into the given row ranges.
-fn split<'a>(mut buf: &'a mut [f32], width: usize, ranges: &[Range<usize>]) -> Vec<&'a mut [f32]> {
-    let mut out = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        let (head, tail) = std::mem::take(&mut buf).split_at_mut(r.len() * width);
-        out.push(head);
-        buf = tail;
-    }
-    out
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub(crate) const CHUNK: usize = 512;
 const THIN: usize = 32;
 
 /// Splits a row-major buffer of rows `width` long into the given row ranges.
-fn split_rows<'a>(mut buf: &'a mut [f32], width: usize, ranges: &[Range<usize>]) -> Vec<&'a mut [f32]> {
+pub(super) fn split_rows<'a>(mut buf: &'a mut [f32], width: usize, ranges: &[Range<usize>]) -> Vec<&'a mut [f32]> {
     let mut out = Vec::with_capacity(ranges.len());
     for r in ranges {
         let (head, tail) = std::mem::take(&mut buf).split_at_mut(r.len() * width);
