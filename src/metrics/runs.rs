@@ -14,7 +14,7 @@
 
 use crate::error::{Error, Result};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The tasks of the 2-D comparison, in the yardstick's names, with whether the source is N(0, I).
 pub const TASKS: [(&str, bool); 4] =
@@ -54,6 +54,21 @@ pub fn canonical_task(task: &str) -> &str {
     } else {
         task
     }
+}
+
+/// The path of `results/NAME` in the repository: looked up from the current folder upwards,
+/// so a notebook finds it from `notebooks/` and from `notebooks/solutions/` alike.
+///
+/// Errors: [`Error::Io`] when no folder on the way up has `results/NAME`.
+pub fn results_file(name: &str) -> Result<PathBuf> {
+    let here = std::env::current_dir().map_err(|e| Error::Io { path: ".".into(), reason: e.to_string() })?;
+    here.ancestors().map(|d| d.join("results").join(name)).find(|p| p.is_file()).ok_or_else(|| Error::Io {
+        path: format!("results/{name}"),
+        reason: format!(
+            "not found in {} or any folder above it; run from inside the repository (the file is committed there)",
+            here.display()
+        ),
+    })
 }
 
 /// Reads the runs of a results file (see the module notes for the format).
