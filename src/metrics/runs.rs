@@ -226,13 +226,13 @@ pub fn compare(ours: &[Run], theirs: &[Run], min_seeds: usize) -> Vec<Comparison
     out
 }
 
-/// The comparison as a Markdown table: medians with the seed counts, the floor (ours | theirs)
+/// The comparison as a Markdown table: medians with the seed counts, the floor (ours / theirs)
 /// and the verdict.
 pub fn markdown_table(cells: &[Comparison]) -> String {
     let fmt = |v: Option<f64>| v.map_or("pending".to_string(), |x| format!("{x:.3}"));
     let mut s = String::from(
-        "| task | method | W2 ours | W2 TorchCFM | W2 floor (ours \\| TorchCFM) | NPE ours | NPE TorchCFM | seeds \
-         (ours \\| TorchCFM) | targets |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| task | method | W2 ours | W2 TorchCFM | W2 floor (ours / TorchCFM) | NPE ours | NPE TorchCFM | seeds \
+         (ours / TorchCFM) | targets |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for c in cells {
         let (o, t) = (c.ours.as_ref(), c.theirs.as_ref());
@@ -251,7 +251,7 @@ pub fn markdown_table(cells: &[Comparison]) -> String {
         }
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} \\| {} | {} | {} | {} \\| {} | {} |",
+            "| {} | {} | {} | {} | {} / {} | {} | {} | {} / {} | {} |",
             c.task,
             c.method,
             fmt(o.map(|o| o.w2)),
