@@ -25,7 +25,7 @@ use flowmatch::{Dataset, Points, Result};
 /// Trains `model` for `steps` steps on batches of `batch` pairs; returns the loss of every step.
 ///
 /// `source.sample_with(n, &mut rng)?` and `target.sample_with(n, &mut rng)?` draw n points
-/// from a generator `rng` (`StdRng::seed_from_u64(seed)`), and `rng.gen::<f64>()` is a number
+/// from a generator `rng` (`StdRng::seed_from_u64(seed)`), and `rng.gen_range(0.0..1.0)` is a number
 /// in [0, 1). Build each step's `PathSample` as in exercise 7.4.2 and pass it to
 /// `model.train_step(&Batch::Regression(sample), opt)?`, once per step.
 pub fn train_loop(

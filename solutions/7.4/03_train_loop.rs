@@ -25,7 +25,7 @@ use flowmatch::{Dataset, Points, Result};
 /// Trains `model` for `steps` steps on batches of `batch` pairs; returns the loss of every step.
 ///
 /// `source.sample_with(n, &mut rng)?` and `target.sample_with(n, &mut rng)?` draw n points
-/// from a generator `rng` (`StdRng::seed_from_u64(seed)`), and `rng.gen::<f64>()` is a number
+/// from a generator `rng` (`StdRng::seed_from_u64(seed)`), and `rng.gen_range(0.0..1.0)` is a number
 /// in [0, 1). Build each step's `PathSample` as in exercise 7.4.2 and pass it to
 /// `model.train_step(&Batch::Regression(sample), opt)?`, once per step.
 pub fn train_loop(
@@ -46,7 +46,7 @@ pub fn train_loop(
         let x0 = source.sample_with(batch, &mut rng)?;
         let x1 = target.sample_with(batch, &mut rng)?;
         // ... and each row its own time, uniform on [0, 1).
-        let t: Vec<f64> = (0..batch).map(|_| rng.gen::<f64>()).collect();
+        let t: Vec<f64> = (0..batch).map(|_| rng.gen_range(0.0..1.0)).collect();
         let d = x0.dim();
         let x_t = Points::from_fn(batch, d, |i, j| t[i] * x1.row(i)[j] + (1.0 - t[i]) * x0.row(i)[j]);
         let velocity = &x1 - &x0;

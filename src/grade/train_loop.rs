@@ -88,7 +88,7 @@ pub static EXERCISE: Checker<StudentFn> = Checker::new(
                 the straight path of its own pair, its target the velocity of that same path; then exactly one \
                 optimiser step, whose loss you keep. All randomness comes from one generator seeded with `seed`.",
             formula: "rng = StdRng::seed_from_u64(seed); each step: x0 = source.sample_with(batch, &mut rng)?, \
-                x1 = target.sample_with(batch, &mut rng)?, t[i] = rng.gen::<f64>(); \
+                x1 = target.sample_with(batch, &mut rng)?, t[i] = rng.gen_range(0.0..1.0); \
                 x_t[i] = t[i]·x1_i + (1 − t[i])·x0_i; target[i] = x1_i − x0_i; \
                 losses.push(model.train_step(&Batch::Regression(PathSample { x0, x1, t, x_t, target, labels: None }), opt)?)",
         },
