@@ -16,6 +16,7 @@
 //! | [`Checkerboard`] | uniform on the dark squares of a board | 2 | mean, covariance |
 //! | [`Spirals`] | arms winding out of the origin | one per arm | — |
 //! | [`SCurve`] | the S-curve seen from the side | 1 | mean, covariance |
+//! | [`Digits`] | 8 × 8 handwritten digits (UCI), 64 pixels in [−1, 1], a fixed train/test split | 10 | mean |
 //!
 //! ## Sampling
 //!
@@ -63,6 +64,7 @@
 //! | `gaussian.rs` | [`StandardGaussian`], [`Gaussian`] (full covariance, Cholesky by nalgebra) |
 //! | `mixture.rs` | [`GaussianMixture`], [`EightGaussians`] |
 //! | `toys.rs` | the two-dimensional curves: [`Moons`], [`Circles`], [`Checkerboard`], [`Spirals`], [`SCurve`] |
+//! | `digits.rs` | [`Digits`]: the handwritten digits shipped in `data/digits/` (images, labels, splits) |
 
 use crate::error::{Error, Result};
 use crate::points::Points;
@@ -70,10 +72,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_distr::StandardNormal;
 
+mod digits;
 mod gaussian;
 mod mixture;
 mod toys;
 
+pub use digits::{level_to_pixel, pixel_to_level, Digits, Split, DIGIT_CLASSES, DIGIT_PIXELS, DIGIT_SIDE};
 pub use gaussian::{Gaussian, StandardGaussian};
 pub use mixture::{EightGaussians, GaussianMixture};
 pub use toys::{Checkerboard, Circles, MoonNoise, Moons, SCurve, Spirals};

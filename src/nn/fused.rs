@@ -45,7 +45,7 @@ pub(crate) const CHUNK: usize = 512;
 const THIN: usize = 32;
 
 /// Splits a row-major buffer of rows `width` long into the given row ranges.
-fn split_rows<'a>(mut buf: &'a mut [f32], width: usize, ranges: &[Range<usize>]) -> Vec<&'a mut [f32]> {
+pub(super) fn split_rows<'a>(mut buf: &'a mut [f32], width: usize, ranges: &[Range<usize>]) -> Vec<&'a mut [f32]> {
     let mut out = Vec::with_capacity(ranges.len());
     for r in ranges {
         let (head, tail) = std::mem::take(&mut buf).split_at_mut(r.len() * width);
@@ -57,7 +57,7 @@ fn split_rows<'a>(mut buf: &'a mut [f32], width: usize, ranges: &[Range<usize>])
 
 /// `dst (m × n) (+)= lhs (m × k) · rhs (k × n)`; every matrix given with (row stride, column stride).
 #[allow(clippy::too_many_arguments)]
-fn mm(
+pub(super) fn mm(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
     (drs, dcs): (usize, usize),
@@ -382,20 +382,6 @@ pub(super) fn row_parts(n: usize) -> Vec<Range<usize>> {
     // Small batches are not worth a fork-join.
     let parts = if n < 32 { 1 } else { pool::threads() };
     pool::ranges(n, parts, 16)
-}
-
-/// Borrows the gradient buffers of `dL/dout` (shared) and of several parameters (mutable) at once.
-///
-/// Every entry is allocated first; afterwards the map is only read, so no buffer moves.
-/// The tensors have different ids, so the buffers are distinct and do not alias.
-macro_rules! grad_slices {
-    ($grads:expr, $out:expr; $($t:expr),*) => {{
-        $( $grads.try_alloc_for($t)?; )*
-        $grads.try_alloc_for($out)?;
-        let go: *const [f32] = &$grads.get_or_alloc_mut($out)?[..];
-        // SAFETY: see above: distinct, live buffers that stay in place while the slices are used.
-        unsafe { (&*go, ( $( &mut *(&mut $grads.get_or_alloc_mut($t)?[..] as *mut [f32]), )* )) }
-    }};
 }
 
 /// The whole SiLU MLP as one dfdx op, `v = net(x, τ)`, with its own backward pass.

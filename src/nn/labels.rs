@@ -28,9 +28,10 @@
 //! later) can hold one.
 
 use super::checkpoint::NamedTensor;
+use super::optim::AdamState;
 use crate::error::{Error, Result};
 use crate::field::{check_labels, NULL_LABEL};
-use dfdx::optim::{AdamConfig, WeightDecay};
+use dfdx::optim::AdamConfig;
 use rand::{Rng, SeedableRng};
 use std::sync::{Arc, Mutex};
 
@@ -58,14 +59,6 @@ pub(crate) fn scatter_into(g: &mut [f32], rows: &[usize], dz: &[f32], h: usize) 
             *a += b;
         }
     }
-}
-
-/// Adam's moments and step count for the table.
-#[derive(Clone, Debug)]
-struct AdamState {
-    t: i32,
-    m: Vec<f32>,
-    v: Vec<f32>,
 }
 
 impl LabelTable {
@@ -138,24 +131,7 @@ impl LabelTable {
     pub(crate) fn adam_step(&mut self, grad: &[f32], cfg: &AdamConfig) {
         assert_eq!(grad.len(), self.table.len(), "one gradient per table entry");
         let n = self.table.len();
-        let st = self.adam.get_or_insert_with(|| AdamState { t: 0, m: vec![0.0; n], v: vec![0.0; n] });
-        st.t += 1;
-        let [b1, b2] = cfg.betas.map(|b| b as f32);
-        let (eps, lr) = (cfg.eps as f32, cfg.lr as f32);
-        let (c1, c2) = ((1.0 - b1.powi(st.t)).recip(), (1.0 - b2.powi(st.t)).recip());
-        for ((p, &g0), (m, v)) in self.table.iter_mut().zip(grad).zip(st.m.iter_mut().zip(st.v.iter_mut())) {
-            let mut g = g0;
-            if let Some(WeightDecay::L2(wd)) = cfg.weight_decay {
-                g += wd as f32 * *p;
-            }
-            *m = *m * b1 + g * (1.0 - b1);
-            *v = *v * b2 + g.powi(2) * (1.0 - b2);
-            g = lr * (*m * c1) / ((*v * c2).sqrt() + eps);
-            if let Some(WeightDecay::Decoupled(wd)) = cfg.weight_decay {
-                g += (wd * cfg.lr) as f32 * *p;
-            }
-            *p -= g;
-        }
+        self.adam.get_or_insert_with(|| AdamState::new(n)).step(&mut self.table, grad, cfg);
     }
 
     /// Forgets Adam's moments (with the layers' optimiser).
@@ -191,6 +167,7 @@ impl LabelTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dfdx::optim::WeightDecay;
     use dfdx::optim::{Adam, Optimizer};
     use dfdx::prelude::*;
 

@@ -26,6 +26,8 @@
 //! | `ids.rs` | the tensor-id workaround that lets a model cross notebook cells |
 //! | `optim.rs` | [`OptimizerConfig`]: Adam or AdamW and the learning rate |
 //! | [`checkpoint`] | weights + configuration in one safetensors file, written atomically |
+//! | `conv.rs` | a 2-D convolution as one op on dfdx's tape: im2col + gemm 0.19 forward, its own backward (stable Rust, run-time shapes) |
+//! | `unet.rs` | [`UNet`], [`UNetConfig`]: a small U-Net on square grey images (skips, time and label embedding with ∅), non-generic, trained by the one trainer, saved as a checkpoint |
 //! | `device.rs` | [`Device`] (`cpu`, `cuda:k`: the plain choice, parsed from a string) and [`ModelDevice`], the dfdx device behind it; CUDA with the `cuda` feature |
 //!
 //! ## Speed
@@ -40,9 +42,24 @@
 use crate::error::Result;
 use crate::loss::Batch;
 
+/// Borrows the gradient buffers of `dL/dout` (shared) and of several parameters (mutable) at once.
+///
+/// Every entry is allocated first; afterwards the map is only read, so no buffer moves.
+/// The tensors have different ids, so the buffers are distinct and do not alias.
+macro_rules! grad_slices {
+    ($grads:expr, $out:expr; $($t:expr),*) => {{
+        $( $grads.try_alloc_for($t)?; )*
+        $grads.try_alloc_for($out)?;
+        let go: *const [f32] = &$grads.get_or_alloc_mut($out)?[..];
+        // SAFETY: see above: distinct, live buffers that stay in place while the slices are used.
+        unsafe { (&*go, ( $( &mut *(&mut $grads.get_or_alloc_mut($t)?[..] as *mut [f32]), )* )) }
+    }};
+}
+
 mod act;
 pub mod checkpoint;
 mod config;
+mod conv;
 mod device;
 mod flownet;
 mod flowpass;
@@ -54,6 +71,7 @@ mod mlp;
 mod net;
 mod optim;
 mod pool;
+mod unet;
 
 pub use config::{Activation, MlpConfig, TimeEmbedding};
 pub use device::{Device, ModelDevice};
@@ -62,6 +80,7 @@ pub use layers::MlpNet;
 pub use mlp::{FourierMlp, Mlp};
 pub use net::{Net, NET_DIMS, NET_FOURIER_FEATURES, NET_WIDTHS};
 pub use optim::{OptimizerConfig, OptimizerKind};
+pub use unet::{UNet, UNetConfig};
 
 /// A model that learns from batches: one optimisation step at a time, on the
 /// kind of [`Batch`] it can use.

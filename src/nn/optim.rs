@@ -70,3 +70,45 @@ impl OptimizerConfig {
         }
     }
 }
+
+/// Adam's moments and step count for parameters kept as plain numbers (a label table, the
+/// U-Net's tensors), updated exactly as dfdx's CPU Adam kernel updates a module's tensors.
+#[derive(Clone, Debug)]
+pub(crate) struct AdamState {
+    t: i32,
+    m: Vec<f32>,
+    v: Vec<f32>,
+}
+
+impl AdamState {
+    /// Zero moments for `n` numbers.
+    pub(crate) fn new(n: usize) -> Self {
+        AdamState { t: 0, m: vec![0.0; n], v: vec![0.0; n] }
+    }
+
+    /// One Adam (or AdamW, or L2) step on `params` with gradient `grad` (f32, bias-corrected moments):
+    ///
+    /// ```text
+    /// m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²,  θ ← θ − (lr m̂/(√v̂ + ε) + lr λ θ)   (λ: AdamW only)
+    /// ```
+    pub(crate) fn step(&mut self, params: &mut [f32], grad: &[f32], cfg: &AdamConfig) {
+        assert!(params.len() == self.m.len() && grad.len() == self.m.len(), "one gradient and moment per parameter");
+        self.t += 1;
+        let [b1, b2] = cfg.betas.map(|b| b as f32);
+        let (eps, lr) = (cfg.eps as f32, cfg.lr as f32);
+        let (c1, c2) = ((1.0 - b1.powi(self.t)).recip(), (1.0 - b2.powi(self.t)).recip());
+        for ((p, &g0), (m, v)) in params.iter_mut().zip(grad).zip(self.m.iter_mut().zip(self.v.iter_mut())) {
+            let mut g = g0;
+            if let Some(WeightDecay::L2(wd)) = cfg.weight_decay {
+                g += wd as f32 * *p;
+            }
+            *m = *m * b1 + g * (1.0 - b1);
+            *v = *v * b2 + g.powi(2) * (1.0 - b2);
+            g = lr * (*m * c1) / ((*v * c2).sqrt() + eps);
+            if let Some(WeightDecay::Decoupled(wd)) = cfg.weight_decay {
+                g += (wd * cfg.lr) as f32 * *p;
+            }
+            *p -= g;
+        }
+    }
+}
