@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --release --example benchmark_2d -- --task <8gaussians|moons|moons-8gaussians> \
-//!     --method <icfm|otcfm|sinkhorn> [--seed N] [--steps N] [--activation silu|relu|tanh|gelu]
+//!     --method <icfm|otcfm|otcfm-resampled|sinkhorn> [--seed N] [--steps N] \
+//!     [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw]
 //! ```
 //!
 //! Protocol (mirrors `shared/bench/torchcfm_2d.py`): an MLP with three hidden layers of
@@ -13,7 +14,10 @@
 //! Euler paths, |PE − W2²(x₀, y)| / W2²(x₀, y) against a third fresh target sample
 //! (`metrics::normalized_path_energy`, as the yardstick computes it). Methods:
 //! `icfm` (independent pairs), `otcfm` (exact minibatch OT, a permutation of each
-//! batch), `sinkhorn` (pairs drawn from the entropic plan, ε = 0.5). The last
+//! batch), `otcfm-resampled` (the exact plan's pairs drawn with replacement, as
+//! TorchCFM's `OTPlanSampler` does), `sinkhorn` (pairs drawn from the entropic
+//! plan, ε = 0.5). `--optimizer adamw` trains with AdamW and decoupled weight
+//! decay 10⁻⁵, the yardstick's optimiser; `--activation selu` is its activation. The last
 //! three lines are `w2_floor: X`, `w2: Y` and `npe: Z`.
 
 mod common;
@@ -21,7 +25,7 @@ mod common;
 use flowmatch::data::{Dataset, EightGaussians, Moons, StandardGaussian};
 use flowmatch::loss::CfmMethod;
 use flowmatch::metrics::{normalized_path_energy, w2};
-use flowmatch::nn::{Activation, MlpConfig, Net};
+use flowmatch::nn::{Activation, MlpConfig, Net, OptimizerKind};
 use flowmatch::solver::{solve_trajectory, Method, TimeGrid};
 use flowmatch::train::Trainer;
 
@@ -31,11 +35,18 @@ struct Args {
     seed: u64,
     steps: usize,
     activation: Activation,
+    optimizer: OptimizerKind,
 }
 
 fn parse() -> Result<Args, String> {
-    let mut a =
-        Args { task: "8gaussians".into(), method: "icfm".into(), seed: 0, steps: 20_000, activation: Activation::Silu };
+    let mut a = Args {
+        task: "8gaussians".into(),
+        method: "icfm".into(),
+        seed: 0,
+        steps: 20_000,
+        activation: Activation::Silu,
+        optimizer: OptimizerKind::Adam,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().ok_or(format!("{k} needs a value"));
@@ -50,15 +61,22 @@ fn parse() -> Result<Args, String> {
                     "relu" => Activation::Relu,
                     "tanh" => Activation::Tanh,
                     "gelu" => Activation::Gelu,
-                    other => return Err(format!("--activation: '{other}': use silu, relu, tanh or gelu")),
+                    "selu" => Activation::Selu,
+                    other => return Err(format!("--activation: '{other}': use silu, relu, tanh, gelu or selu")),
+                }
+            }
+            "--optimizer" => {
+                a.optimizer = match v()?.as_str() {
+                    "adam" => OptimizerKind::Adam,
+                    "adamw" => OptimizerKind::AdamW { weight_decay: 1e-5 },
+                    other => return Err(format!("--optimizer: '{other}': use adam or adamw")),
                 }
             }
             "-h" | "--help" => {
-                return Err(
-                    "usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians> --method <icfm|otcfm|sinkhorn> \
-                 [--seed N] [--steps N] [--activation silu|relu|tanh|gelu]"
-                        .into(),
-                )
+                return Err("usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians> \
+                 --method <icfm|otcfm|otcfm-resampled|sinkhorn> [--seed N] [--steps N] \
+                 [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw]"
+                    .into())
             }
             other => return Err(format!("unknown argument '{other}' (try --help)")),
         }
@@ -97,6 +115,7 @@ fn run(a: &Args) -> flowmatch::Result<()> {
         .steps(a.steps)
         .batch_size(512)
         .lr(1e-3)
+        .optimizer(a.optimizer)
         .seed(a.seed);
     let report = trainer.train(&mut model)?;
     println!(

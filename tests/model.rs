@@ -436,3 +436,54 @@ fn the_cfm_batch_keeps_the_pairs_and_the_labels_of_the_data() {
     let mut net = Net::mlp(2, 32).unwrap();
     assert!(net.train_step(&Batch::Regression(b), &OptimizerConfig::default()).unwrap().is_finite());
 }
+
+/// SELU(z) = λz for z > 0 and λα(eᶻ − 1) otherwise (Klambauer et al. 2017).
+fn selu(z: f64) -> f64 {
+    const LAMBDA: f64 = 1.050_700_987_355_480_5;
+    const ALPHA: f64 = 1.673_263_242_354_377_3;
+    if z > 0.0 {
+        LAMBDA * z
+    } else {
+        LAMBDA * ALPHA * (z.exp() - 1.0)
+    }
+}
+
+#[test]
+fn a_selu_mlp_computes_its_formula() {
+    // v = W₄ s(W₃ s(W₂ s(W_x x + W_t t + b₁) + b₂) + b₃) + b₄ with s = SELU, from the model's own weights.
+    let m = Net::mlp_with(2, 16, MlpConfig { activation: Activation::Selu, seed: 9, ..Default::default() }).unwrap();
+    let params = m.parameters().unwrap();
+    let get = |name: &str| -> Vec<f64> {
+        let p = params.iter().find(|p| p.0 == name).unwrap_or_else(|| panic!("no parameter {name}"));
+        p.2.iter().map(|&v| v as f64).collect()
+    };
+    // dfdx stores a weight as (out, in), row-major.
+    let layer = |w: &[f64], b: Option<&[f64]>, input: &[f64]| -> Vec<f64> {
+        let out = w.len() / input.len();
+        (0..out)
+            .map(|o| (0..input.len()).map(|i| w[o * input.len() + i] * input[i]).sum::<f64>() + b.map_or(0.0, |b| b[o]))
+            .collect()
+    };
+    let x = Points::randn(50, 2, 3) * 2.0;
+    let t = 0.3;
+    let got = m.eval(&x, t).unwrap();
+    let mut negative = 0;
+    for i in 0..x.len() {
+        let first: Vec<f64> = layer(&get("x_in.weight"), Some(&get("x_in.bias")), x.row(i))
+            .iter()
+            .zip(layer(&get("t_in.weight"), None, &[t]))
+            .map(|(a, b)| a + b)
+            .collect();
+        negative += first.iter().filter(|&&z| z < 0.0).count();
+        let h1: Vec<f64> = first.into_iter().map(selu).collect();
+        let h2: Vec<f64> =
+            layer(&get("hidden1.weight"), Some(&get("hidden1.bias")), &h1).into_iter().map(selu).collect();
+        let h3: Vec<f64> =
+            layer(&get("hidden2.weight"), Some(&get("hidden2.bias")), &h2).into_iter().map(selu).collect();
+        let v = layer(&get("out.weight"), Some(&get("out.bias")), &h3);
+        for a in 0..2 {
+            assert!((got.row(i)[a] - v[a]).abs() < 1e-4 * (1.0 + v[a].abs()), "row {i}: {} vs {}", got.row(i)[a], v[a]);
+        }
+    }
+    assert!(negative > 100, "the check must reach the exponential branch ({negative} negative pre-activations)");
+}

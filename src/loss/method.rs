@@ -4,6 +4,7 @@
 //! every variant:  x_t = t x₁ + (1 − t) x₀ + σ ε,   target x₁ − x₀,   pairs (x₀, x₁) ~ π
 //! icfm:      π = p₀ ⊗ p₁ (independent)
 //! otcfm:     π = exact minibatch OT (a permutation of each batch)
+//! otcfm-resampled: the same plan, n pairs drawn from it with replacement (TorchCFM's sampler)
 //! sinkhorn:  π = entropic minibatch OT with regularisation ε (partners drawn from the plan)
 //! ```
 //!
@@ -13,7 +14,7 @@
 //! VP-CFM) add a case here with their own path and coupling.
 
 use super::Cfm;
-use crate::coupling::{Coupling, ExactOt, Independent, Sinkhorn};
+use crate::coupling::{Coupling, ExactOt, ExactOtResampled, Independent, Sinkhorn};
 use crate::error::{Error, Result};
 
 /// A Flow Matching variant: which pairs are drawn, and along which path.
@@ -23,6 +24,9 @@ pub enum CfmMethod {
     Icfm,
     /// OT-CFM (Tong et al. 2024): pairs by exact minibatch optimal transport ([`ExactOt`]).
     OtCfm,
+    /// OT-CFM with the pairs of the exact plan drawn with replacement, as TorchCFM
+    /// does ([`ExactOtResampled`]).
+    OtCfmResampled,
     /// CFM on pairs drawn from the entropic (Sinkhorn) plan of each batch, regularisation ε ([`Sinkhorn`]).
     SinkhornCfm {
         /// The entropic regularisation, in units of squared distance.
@@ -32,7 +36,7 @@ pub enum CfmMethod {
 
 impl CfmMethod {
     /// The names [`CfmMethod::from_name`] accepts.
-    pub const NAMES: &'static [&'static str] = &["icfm", "otcfm", "sinkhorn"];
+    pub const NAMES: &'static [&'static str] = &["icfm", "otcfm", "otcfm-resampled", "sinkhorn"];
 
     /// ε of `"sinkhorn"` when picked by name.
     pub const SINKHORN_EPSILON: f64 = 0.5;
@@ -42,6 +46,7 @@ impl CfmMethod {
         Ok(match name {
             "icfm" => CfmMethod::Icfm,
             "otcfm" => CfmMethod::OtCfm,
+            "otcfm-resampled" => CfmMethod::OtCfmResampled,
             "sinkhorn" => CfmMethod::SinkhornCfm { epsilon: Self::SINKHORN_EPSILON },
             other => {
                 return Err(Error::invalid(
@@ -57,6 +62,7 @@ impl CfmMethod {
         match self {
             CfmMethod::Icfm => "icfm",
             CfmMethod::OtCfm => "otcfm",
+            CfmMethod::OtCfmResampled => "otcfm-resampled",
             CfmMethod::SinkhornCfm { .. } => "sinkhorn",
         }
     }
@@ -71,6 +77,7 @@ impl CfmMethod {
         Ok(match *self {
             CfmMethod::Icfm => Box::new(Independent),
             CfmMethod::OtCfm => Box::new(ExactOt),
+            CfmMethod::OtCfmResampled => Box::new(ExactOtResampled),
             CfmMethod::SinkhornCfm { epsilon } => Box::new(Sinkhorn::new(epsilon)?),
         })
     }
