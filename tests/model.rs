@@ -451,7 +451,7 @@ fn selu(z: f64) -> f64 {
 #[test]
 fn a_selu_mlp_computes_its_formula() {
     // v = W₄ s(W₃ s(W₂ s(W_x x + W_t t + b₁) + b₂) + b₃) + b₄ with s = SELU, from the model's own weights.
-    let m = Net::mlp_with(2, 16, MlpConfig { activation: Activation::Selu, seed: 9, ..Default::default() }).unwrap();
+    let m = Net::mlp_with(2, 32, MlpConfig { activation: Activation::Selu, seed: 9, ..Default::default() }).unwrap();
     let params = m.parameters().unwrap();
     let get = |name: &str| -> Vec<f64> {
         let p = params.iter().find(|p| p.0 == name).unwrap_or_else(|| panic!("no parameter {name}"));
