@@ -320,6 +320,9 @@ fn resampled_exact_coupling_draws_optimal_pairs_with_replacement() {
     // Deterministic under the seed; another seed draws other pairs.
     assert_eq!(draw(4).0, a);
     assert_ne!(draw(5).0, a);
+    let pairs = ExactOtResampled::draw_pairs(&x0, &x1, 7).unwrap();
+    assert!(pairs.iter().all(|&(k, j)| j == sigma[k]), "every drawn pair is an optimal one");
+    assert_eq!(pairs, ExactOtResampled::draw_pairs(&x0, &x1, 7).unwrap());
     // Each drawn pair is optimal, so the batch's mean cost estimates W2² (the exact coupling's cost).
     let (cost, w2sq) = (pair_cost(&a, &b), w2_squared(&x0, &x1).unwrap());
     assert!((cost - w2sq).abs() < 0.15 * w2sq, "resampled cost {cost} vs W2² {w2sq}");

@@ -8,7 +8,7 @@ use super::{take_rows, Coupling};
 use crate::error::{Error, Result};
 use crate::ot::optimal_assignment;
 use crate::points::Points;
-use rand::{Rng, RngCore};
+use rand::{Rng, RngCore, SeedableRng};
 
 /// Exact minibatch OT (OT-CFM, Tong et al. 2024): pairs x₀ᵢ with x₁σ*(i), where
 /// σ* is the permutation of the batch with the least total squared distance.
@@ -80,17 +80,24 @@ impl Coupling for ExactOt {
 pub struct ExactOtResampled;
 
 impl ExactOtResampled {
-    /// The drawn pairs (kᵢ, σ*(kᵢ)) for this batch: `x0.row(k)` goes with `x1.row(j)`.
-    pub fn draw_pairs(x0: &Points, x1: &Points, rng: &mut dyn RngCore) -> Result<Vec<(usize, usize)>> {
-        let sigma = ExactOt::permutation(x0, x1)?;
-        let n = sigma.len();
-        Ok((0..n)
-            .map(|_| {
-                let k = rng.gen_range(0..n);
-                (k, sigma[k])
-            })
-            .collect())
+    /// The n drawn pairs (kᵢ, σ*(kᵢ)) for this batch, from a generator seeded with `seed`:
+    /// `x0.row(k)` goes with `x1.row(j)`. (Training draws from its own stream through
+    /// [`Coupling::pair`]; this is for looking at one batch.)
+    pub fn draw_pairs(x0: &Points, x1: &Points, seed: u64) -> Result<Vec<(usize, usize)>> {
+        draw_pairs_with(x0, x1, &mut rand::rngs::StdRng::seed_from_u64(seed))
     }
+}
+
+/// kᵢ ~ U{0, …, n − 1} independently; the pairs (kᵢ, σ*(kᵢ)).
+fn draw_pairs_with(x0: &Points, x1: &Points, rng: &mut dyn RngCore) -> Result<Vec<(usize, usize)>> {
+    let sigma = ExactOt::permutation(x0, x1)?;
+    let n = sigma.len();
+    Ok((0..n)
+        .map(|_| {
+            let k = rng.gen_range(0..n);
+            (k, sigma[k])
+        })
+        .collect())
 }
 
 impl Coupling for ExactOtResampled {
@@ -106,7 +113,7 @@ impl Coupling for ExactOtResampled {
         rng: &mut dyn RngCore,
     ) -> Result<()> {
         x0.check_same_shape(x1, "the pair (x0, x1) of a coupling")?;
-        let pairs = ExactOtResampled::draw_pairs(x0, x1, rng)?;
+        let pairs = draw_pairs_with(x0, x1, rng)?;
         let (rows0, rows1): (Vec<usize>, Vec<usize>) = pairs.into_iter().unzip();
         *x0 = x0.select(&rows0);
         take_rows(x1, labels, &rows1);
