@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example benchmark_2d -- --task <8gaussians|moons|moons-8gaussians> \
 //!     --method <icfm|otcfm|otcfm-resampled|sinkhorn> [--seed N] [--steps N] \
-//!     [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw]
+//!     [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw] [--init dfdx|pytorch]
 //! ```
 //!
 //! Protocol (mirrors `shared/bench/torchcfm_2d.py`): an MLP with three hidden layers of
@@ -17,7 +17,9 @@
 //! batch), `otcfm-resampled` (the exact plan's pairs drawn with replacement, as
 //! TorchCFM's `OTPlanSampler` does), `sinkhorn` (pairs drawn from the entropic
 //! plan, ε = 0.5). `--optimizer adamw` trains with AdamW and decoupled weight
-//! decay 10⁻⁵, the yardstick's optimiser; `--activation selu` is its activation. The last
+//! decay 10⁻⁵, the yardstick's optimiser; `--activation selu` is its activation;
+//! `--init pytorch` rescales the first layer to PyTorch's `nn.Linear` initialisation
+//! on [x, t] (`Net::pytorch_first_layer_init`). The last
 //! three lines are `w2_floor: X`, `w2: Y` and `npe: Z`.
 
 mod common;
@@ -36,6 +38,7 @@ struct Args {
     steps: usize,
     activation: Activation,
     optimizer: OptimizerKind,
+    torch_init: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -46,6 +49,7 @@ fn parse() -> Result<Args, String> {
         steps: 20_000,
         activation: Activation::Silu,
         optimizer: OptimizerKind::Adam,
+        torch_init: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -72,10 +76,17 @@ fn parse() -> Result<Args, String> {
                     other => return Err(format!("--optimizer: '{other}': use adam or adamw")),
                 }
             }
+            "--init" => {
+                a.torch_init = match v()?.as_str() {
+                    "dfdx" => false,
+                    "pytorch" => true,
+                    other => return Err(format!("--init: '{other}': use dfdx or pytorch")),
+                }
+            }
             "-h" | "--help" => {
                 return Err("usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians> \
                  --method <icfm|otcfm|otcfm-resampled|sinkhorn> [--seed N] [--steps N] \
-                 [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw]"
+                 [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw] [--init dfdx|pytorch]"
                     .into())
             }
             other => return Err(format!("unknown argument '{other}' (try --help)")),
@@ -108,6 +119,9 @@ fn run(a: &Args) -> flowmatch::Result<()> {
     let method = CfmMethod::from_name(&a.method)?;
     println!("task {} method {} seed {} ({} steps)", a.task, a.method, a.seed, a.steps);
     let mut model = Net::mlp_with(2, 64, MlpConfig { seed: a.seed, activation: a.activation, ..Default::default() })?;
+    if a.torch_init {
+        model.pytorch_first_layer_init()?;
+    }
     let (train_source, train_target) = task(&a.task)?;
     let trainer = Trainer::new(train_target)
         .source(train_source)
