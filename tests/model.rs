@@ -487,3 +487,30 @@ fn a_selu_mlp_computes_its_formula() {
     }
     assert!(negative > 100, "the check must reach the exponential branch ({negative} negative pre-activations)");
 }
+
+#[test]
+fn pytorch_first_layer_init_rescales_to_one_fan_in() {
+    // dfdx: W_x, b₁ ~ U(±1/√2), W_t ~ U(±1); PyTorch's Linear(3, H): all ~ U(±1/√3).
+    let fresh = Net::mlp_with(2, 64, MlpConfig { seed: 6, ..Default::default() }).unwrap();
+    let mut torch = fresh.clone();
+    torch.pytorch_first_layer_init().unwrap();
+    let (before, after) = (fresh.parameters().unwrap(), torch.parameters().unwrap());
+    for ((name, _, b), (_, _, a)) in before.iter().zip(&after) {
+        let scale: f32 = match name.as_str() {
+            "x_in.weight" | "x_in.bias" => (2.0f32 / 3.0).sqrt(),
+            "t_in.weight" => (1.0f32 / 3.0).sqrt(),
+            _ => 1.0,
+        };
+        for (x, y) in b.iter().zip(a) {
+            assert!((x * scale - y).abs() <= 1e-6, "{name}: {x} × {scale} vs {y}");
+        }
+        if scale != 1.0 {
+            let max = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            // 64 (or 128) draws fill the interval: the largest sits near the bound 1/√3.
+            assert!(max <= 1.0 / 3f32.sqrt() && max > 0.5, "{name}: max |w| = {max}");
+        }
+    }
+    // Still a working model, its optimiser fresh.
+    assert!(torch.eval(&probe(), 0.5).unwrap().as_slice().iter().all(|v| v.is_finite()));
+    assert_ne!(torch.eval(&probe(), 0.5).unwrap(), fresh.eval(&probe(), 0.5).unwrap());
+}
