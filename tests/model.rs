@@ -481,8 +481,8 @@ fn a_selu_mlp_computes_its_formula() {
         let h3: Vec<f64> =
             layer(&get("hidden2.weight"), Some(&get("hidden2.bias")), &h2).into_iter().map(selu).collect();
         let v = layer(&get("out.weight"), Some(&get("out.bias")), &h3);
-        for a in 0..2 {
-            assert!((got.row(i)[a] - v[a]).abs() < 1e-4 * (1.0 + v[a].abs()), "row {i}: {} vs {}", got.row(i)[a], v[a]);
+        for (g, w) in got.row(i).iter().zip(&v) {
+            assert!((g - w).abs() < 1e-4 * (1.0 + w.abs()), "row {i}: {g} vs {w}");
         }
     }
     assert!(negative > 100, "the check must reach the exponential branch ({negative} negative pre-activations)");

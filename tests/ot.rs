@@ -306,11 +306,11 @@ fn resampled_exact_coupling_draws_optimal_pairs_with_replacement() {
     };
     let (a, b, l) = draw(4);
     let mut used = vec![0usize; n];
-    for i in 0..n {
+    for (i, &label) in l.iter().enumerate() {
         // Row i is an optimal pair (x₀[k], x₁[σ(k)]) with x₁'s label, for some k.
         let k = (0..n).find(|&k| x0.row(k) == a.row(i)).expect("x₀ rows come from the batch");
         assert_eq!(b.row(i), x1.row(sigma[k]), "row {i} pairs x₀[{k}] with x₁[σ({k})]");
-        assert_eq!(l[i], labels[sigma[k]], "label of row {i}");
+        assert_eq!(label, labels[sigma[k]], "label of row {i}");
         used[k] += 1;
     }
     // With replacement: about 1 − (1 − 1/n)ⁿ ≈ 63 % of the pairs appear, some more than once.
