@@ -1,8 +1,8 @@
 //! TorchCFM's two-dimensional quality protocol, on flowmatch.
 //!
 //! ```text
-//! cargo run --release --example benchmark_2d -- --task <8gaussians|moons|moons-8gaussians> \
-//!     --method <icfm|otcfm|otcfm-resampled|sinkhorn> [--seed N] [--steps N] \
+//! cargo run --release --example benchmark_2d -- --task <8gaussians|moons|moons-8gaussians|scurve> \
+//!     --method <icfm|otcfm|otcfm-resampled|sbcfm|fm|vpcfm|sbcfm-sinkhorn|sinkhorn> [--seed N] [--steps N] \
 //!     [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw] [--init dfdx|pytorch]
 //! ```
 //!
@@ -12,19 +12,24 @@
 //! points. `w2_floor` is the W2 between two fresh target samples of the same size:
 //! read every W2 against it. `npe` is the normalised path energy of the 20-step
 //! Euler paths, |PE − W2²(x₀, y)| / W2²(x₀, y) against a third fresh target sample
-//! (`metrics::normalized_path_energy`, as the yardstick computes it). Methods:
-//! `icfm` (independent pairs), `otcfm` (exact minibatch OT, a permutation of each
-//! batch), `otcfm-resampled` (the exact plan's pairs drawn with replacement, as
-//! TorchCFM's `OTPlanSampler` does), `sinkhorn` (pairs drawn from the entropic
-//! plan, ε = 0.5). `--optimizer adamw` trains with AdamW and decoupled weight
-//! decay 10⁻⁵, the yardstick's optimiser; `--activation selu` is its activation;
-//! `--init pytorch` rescales the first layer to PyTorch's `nn.Linear` initialisation
-//! on [x, t] (`Net::pytorch_first_layer_init`). The last
-//! three lines are `w2_floor: X`, `w2: Y` and `npe: Z`.
+//! (`metrics::normalized_path_energy`, as the yardstick computes it). Tasks, as the
+//! yardstick names them (`gaussians` is accepted for `8gaussians`): N(0, I) → eight
+//! Gaussians, N(0, I) → moons, moons → eight Gaussians, N(0, I) → S-curve
+//! (`SCurve::default()`). Methods ([`CfmMethod`], all at σ = 0.1): `icfm` (independent
+//! pairs), `otcfm` (exact minibatch OT, a permutation of each batch), `otcfm-resampled`
+//! (the exact plan's pairs drawn with replacement, as TorchCFM's `OTPlanSampler` does),
+//! `sbcfm` (Schrödinger-bridge CFM: bridge noise on exact-OT pairs, as TorchCFM's default;
+//! `sbcfm-sinkhorn` uses the entropic plan ε = 2σ², slow at that ε), `fm` (Lipman et al.;
+//! N(0, I) source only, so `moons-8gaussians` is refused), `vpcfm` (cos/sin path),
+//! `sinkhorn` (CFM on the entropic plan, ε = 0.5). `--optimizer adamw` trains with AdamW
+//! and decoupled weight decay 10⁻⁵, the yardstick's optimiser; `--activation selu` is its
+//! activation; `--init pytorch` rescales the first layer to PyTorch's `nn.Linear`
+//! initialisation on [x, t] (`Net::pytorch_first_layer_init`). The last three lines are
+//! `w2_floor: X`, `w2: Y` and `npe: Z`.
 
 mod common;
 
-use flowmatch::data::{Dataset, EightGaussians, Moons, StandardGaussian};
+use flowmatch::data::{Dataset, EightGaussians, Moons, SCurve, StandardGaussian};
 use flowmatch::loss::CfmMethod;
 use flowmatch::metrics::{normalized_path_energy, w2};
 use flowmatch::nn::{Activation, MlpConfig, Net, OptimizerKind};
@@ -84,9 +89,10 @@ fn parse() -> Result<Args, String> {
                 }
             }
             "-h" | "--help" => {
-                return Err("usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians> \
-                 --method <icfm|otcfm|otcfm-resampled|sinkhorn> [--seed N] [--steps N] \
-                 [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw] [--init dfdx|pytorch]"
+                return Err("usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians|scurve> \
+                     --method <icfm|otcfm|otcfm-resampled|sbcfm|fm|vpcfm|sbcfm-sinkhorn|sinkhorn> \
+                 [--seed N] [--steps N] [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw] \
+                 [--init dfdx|pytorch]"
                     .into())
             }
             other => return Err(format!("unknown argument '{other}' (try --help)")),
@@ -102,13 +108,14 @@ fn main() {
 /// The (source, target) pair of a task.
 fn task(name: &str) -> flowmatch::Result<(Box<dyn Dataset>, Box<dyn Dataset>)> {
     Ok(match name {
-        "8gaussians" => (Box::new(StandardGaussian::new(2)?), Box::new(EightGaussians::torchcfm())),
+        "8gaussians" | "gaussians" => (Box::new(StandardGaussian::new(2)?), Box::new(EightGaussians::torchcfm())),
         "moons" => (Box::new(StandardGaussian::new(2)?), Box::new(Moons::torchcfm())),
         "moons-8gaussians" => (Box::new(Moons::torchcfm()), Box::new(EightGaussians::torchcfm())),
+        "scurve" => (Box::new(StandardGaussian::new(2)?), Box::new(SCurve::default())),
         other => {
             return Err(flowmatch::Error::invalid(
                 "task",
-                format!("'{other}': use 8gaussians, moons or moons-8gaussians"),
+                format!("'{other}': use 8gaussians (or gaussians), moons, moons-8gaussians or scurve"),
             ))
         }
     })

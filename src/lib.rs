@@ -66,6 +66,9 @@ pub use field::{batched, pointwise, Model, Time, VectorField};
 /// nalgebra, re-exported for the matrices of [`ot::gaussian_ot_matrix`] and [`marginal::GaussianBridge`].
 pub use nalgebra;
 pub use points::Points;
+/// rand, re-exported for the generators a training loop draws from ([`Dataset::sample_with`],
+/// exercise 7.4.3): `use flowmatch::rand::{rngs::StdRng, Rng, SeedableRng};` in a notebook.
+pub use rand;
 pub use solver::TimeGrid;
 
 /// Re-exports for notebooks and examples: `use flowmatch::prelude::*;`.

@@ -211,6 +211,54 @@ fn the_mistakes_of_7_6_are_named() {
     }
 }
 
+/// Every typical mistake of the training loop (7.4.3) fails with its own diagnosis.
+#[test]
+fn the_mistakes_of_the_training_loop_are_named() {
+    use grade::train_loop::EXERCISE as loop_;
+    use wrong::train_loop as w;
+    let named = [
+        (loop_.grade(&w::one_time_per_batch), "shares one time"),
+        (loop_.grade(&w::fixed_half_time), "times were never drawn"),
+        (loop_.grade(&w::squared_time), "not uniform on [0, 1]"),
+        (loop_.grade(&w::same_noise_every_step), "same noise batch was used again"),
+        (loop_.grade(&w::target_of_another_row), "it is the target of row"),
+        (loop_.grade(&w::data_as_target), "the data point itself"),
+        (loop_.grade(&w::flipped_target), "sign of the target is flipped"),
+        (loop_.grade(&w::no_step), "never took an optimiser step"),
+        (loop_.grade(&w::noise_not_from_source), "not a point that `source` drew"),
+        (loop_.grade(&w::ignores_seed), "different seeds drew exactly the same batches"),
+    ];
+    for (v, words) in &named {
+        assert!(reason(v).contains(words), "{words}: {}", reason(v));
+    }
+}
+
+/// The Gaussian-target check of 7.4.3 separates a correct loop from broken ones on its own:
+/// the reference loop meets the tolerance, loops that never draw t, regress onto the data or
+/// never step do not, whatever the recording model says.
+#[test]
+fn the_trained_field_of_the_training_loop_tells_right_from_wrong() {
+    use grade::train_loop::{field_error, FIELD_TOLERANCE};
+    let right = field_error(&sol::train_loop::train_loop).unwrap();
+    println!("reference loop: relative field error {right:.4} (tolerance {FIELD_TOLERANCE})");
+    assert!(right < 0.5 * FIELD_TOLERANCE, "the reference loop should pass with room to spare: {right}");
+    for (name, f) in [
+        ("fixed_half_time", wrong::train_loop::fixed_half_time as wrong::train_loop::Answer),
+        ("data_as_target", wrong::train_loop::data_as_target),
+        ("no_step", wrong::train_loop::no_step),
+        ("flipped_target", wrong::train_loop::flipped_target),
+    ] {
+        let err = field_error(&f).unwrap();
+        println!("{name}: relative field error {err:.4}");
+        assert!(err > 2.0 * FIELD_TOLERANCE, "{name} should miss the exact field by far: {err}");
+    }
+    // The Kolmogorov–Smirnov pieces against hand-worked values.
+    assert!((grade::train_loop::ks_uniform(&[0.5]) - 0.5).abs() < 1e-15);
+    assert!((grade::train_loop::ks_uniform(&[0.1, 0.6]) - 0.4).abs() < 1e-15);
+    assert!((grade::train_loop::kolmogorov_p(1.3581) - 0.05).abs() < 1e-3);
+    assert!((grade::train_loop::kolmogorov_p(1.9495) - 0.001).abs() < 1e-4);
+}
+
 #[test]
 fn checkers_accept_closures_and_small_rounding_differences() {
     // Same maths, different operation order: x0 + t·(x1 − x0).
@@ -391,8 +439,9 @@ fn exercises_are_numbered_within_their_topic_named_and_findable() {
         assert!(source.contains(&format!("check!({})", e.name)), "notebook {} has no check!({})", e.topic, e.name);
         assert!(!e.hints.concept.is_empty() && !e.hints.formula.is_empty() && !e.title.is_empty() && e.points > 0);
     }
-    assert_eq!(grade::find("EULER_STEP.rs").map(|e| e.id), Some("7.4.3"));
-    assert_eq!(grade::find(" 7.4.3 ").map(|e| e.name), Some("euler_step"));
+    assert_eq!(grade::find("EULER_STEP.rs").map(|e| e.id), Some("7.4.4"));
+    assert_eq!(grade::find("03_train_loop").map(|e| e.id), Some("7.4.3"));
+    assert_eq!(grade::find(" 7.4.4 ").map(|e| e.name), Some("euler_step"));
     assert_eq!(grade::find("nope"), None);
     // A bare number is ambiguous once topics number their own exercises.
     assert_eq!(grade::find("2"), None);

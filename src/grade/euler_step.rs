@@ -1,4 +1,4 @@
-//! Exercise 7.4.3: one Euler step of the sampling ODE.
+//! Exercise 7.4.4: one Euler step of the sampling ODE.
 //!
 //! Sampling solves dx/dt = u_t(x). Euler's method follows the velocity at the
 //! start of the step for the whole step of length h:
@@ -21,7 +21,7 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&dyn VectorField, &Points, f64, f64) -> Points + Sync;
 
-/// Exercise 7.4.3: `euler_step`, 10 points.
+/// Exercise 7.4.4: `euler_step`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
         title: "One Euler step on a batch",

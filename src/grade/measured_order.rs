@@ -1,4 +1,4 @@
-//! Exercise 7.4.6: measure a solver's order of accuracy.
+//! Exercise 7.4.7: measure a solver's order of accuracy.
 //!
 //! An order-p solver with K steps of size h = 1/K has a global error e(h) ≈ C h^p,
 //! so ln e = ln C + p ln h: the order is the slope of the error against the step
@@ -28,7 +28,7 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&dyn VectorField, &Points, &Points, Method) -> f64 + Sync;
 
-/// Exercise 7.4.6: `measured_order`, 10 points.
+/// Exercise 7.4.7: `measured_order`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
         title: "Measure a solver's order of accuracy",

@@ -1,4 +1,4 @@
-//! Exercise 7.4.4: one midpoint step of the sampling ODE.
+//! Exercise 7.4.5: one midpoint step of the sampling ODE.
 //!
 //! The explicit midpoint method takes a half Euler step to estimate the point
 //! in the middle of the step, and then moves the whole step with the velocity
@@ -22,7 +22,7 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&dyn VectorField, &Points, f64, f64) -> Points + Sync;
 
-/// Exercise 7.4.4: `midpoint_step`, 10 points.
+/// Exercise 7.4.5: `midpoint_step`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
         title: "One midpoint step on a batch",

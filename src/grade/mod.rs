@@ -54,10 +54,11 @@
 //! | 7.3.4 | [`marginal_velocity`] | 10 | Σ_i softmax_i(−‖x − t z_i‖²/(2(1 − t)²)) (z_i − x)/(1 − t) |
 //! | 7.4.1 | [`cfm_loss`] | 10 | 1/(n d) Σᵢ ‖v_i − (x₁ᵢ − x₀ᵢ)‖² |
 //! | 7.4.2 | [`train_step`] | 20 | one optimiser step on the CFM regression batch |
-//! | 7.4.3 | [`euler_step`] | 10 | x + h u_t(x) |
-//! | 7.4.4 | [`midpoint_step`] | 10 | x + h u_{t+h/2}(x + (h/2) u_t(x)) |
-//! | 7.4.5 | [`sample_euler`] | 10 | K Euler steps from t = 0 to t = 1 |
-//! | 7.4.6 | [`measured_order`] | 10 | the slope of ln e_K against ln(1/K), e_K the rms distance to a fine RK4 reference |
+//! | 7.4.3 | [`train_loop`] | 20 | the whole CFM loop: fresh noise, data and per-row t ~ U(0, 1) each step, one optimiser step on (x_t, t) → x₁ − x₀ |
+//! | 7.4.4 | [`euler_step`] | 10 | x + h u_t(x) |
+//! | 7.4.5 | [`midpoint_step`] | 10 | x + h u_{t+h/2}(x + (h/2) u_t(x)) |
+//! | 7.4.6 | [`sample_euler`] | 10 | K Euler steps from t = 0 to t = 1 |
+//! | 7.4.7 | [`measured_order`] | 10 | the slope of ln e_K against ln(1/K), e_K the rms distance to a fine RK4 reference |
 //! | 7.5.1 | [`log_likelihood`] | 20 | log p₁(x₁) = log p₀(x₀) − ∫₀¹ ∇·v dt by K Euler steps from t = 1 to t = 0 |
 //! | 7.5.2 | [`hutchinson_divergence`] | 10 | (1/k) Σ_j ε_jᵀ J ε_j from given probes |
 //! | 7.6.1 | [`eps_to_velocity`] | 10 | v = (α̇_t/α_t) x + (σ̇_t − α̇_t σ_t/α_t) ε̂ |
@@ -213,8 +214,8 @@ impl Exercise {
     }
 }
 
-/// Finds an exercise by name (`"euler_step"`), id (`"7.4.3"`) or file (`"03_euler_step"`,
-/// `"7.4/03_euler_step.rs"`, `"exercises/7.4/03_euler_step.rs"`), ignoring case.
+/// Finds an exercise by name (`"euler_step"`), id (`"7.4.4"`) or file (`"04_euler_step"`,
+/// `"7.4/04_euler_step.rs"`, `"exercises/7.4/04_euler_step.rs"`), ignoring case.
 ///
 /// A bare number (`"2"`) names no exercise: numbers count within a topic.
 pub fn find(query: &str) -> Option<&'static Exercise> {

@@ -48,10 +48,11 @@ macro_rules! for_each_exercise {
             "7.3" 4 marginal_velocity "7.3/04_marginal_velocity.rs";
             "7.4" 1 cfm_loss          "7.4/01_cfm_loss.rs";
             "7.4" 2 train_step        "7.4/02_train_step.rs";
-            "7.4" 3 euler_step        "7.4/03_euler_step.rs";
-            "7.4" 4 midpoint_step     "7.4/04_midpoint_step.rs";
-            "7.4" 5 sample_euler      "7.4/05_sample_euler.rs";
-            "7.4" 6 measured_order    "7.4/06_measured_order.rs";
+            "7.4" 3 train_loop        "7.4/03_train_loop.rs";
+            "7.4" 4 euler_step        "7.4/04_euler_step.rs";
+            "7.4" 5 midpoint_step     "7.4/05_midpoint_step.rs";
+            "7.4" 6 sample_euler      "7.4/06_sample_euler.rs";
+            "7.4" 7 measured_order    "7.4/07_measured_order.rs";
             "7.5" 1 log_likelihood        "7.5/01_log_likelihood.rs";
             "7.5" 2 hutchinson_divergence "7.5/02_hutchinson_divergence.rs";
             "7.6" 1 eps_to_velocity   "7.6/01_eps_to_velocity.rs";

@@ -1,4 +1,4 @@
-//! Exercise 7.4.5: sampling with K Euler steps.
+//! Exercise 7.4.6: sampling with K Euler steps.
 //!
 //! A flow model generates data by solving dx/dt = u_t(x) from noise at t = 0
 //! to t = 1. With K equal Euler steps, h = 1/K and t_k = k h:
@@ -25,7 +25,7 @@ use std::time::Duration;
 /// The function the student writes, as the checker takes it.
 pub type StudentFn = dyn Fn(&dyn VectorField, &Points, usize) -> Points + Sync;
 
-/// Exercise 7.4.5: `sample_euler`, 10 points.
+/// Exercise 7.4.6: `sample_euler`, 10 points.
 pub static EXERCISE: Checker<StudentFn> = Checker::new(
     Exercise {
         title: "Generating samples: Euler steps from noise at t = 0 to data at t = 1",

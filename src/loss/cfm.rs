@@ -1,7 +1,8 @@
 //! Conditional Flow Matching: the regression batch on an affine path, and the objective the trainer draws from.
 //!
 //! ```text
-//! L_CFM(θ) = E_{t ~ p(t), (x₀, x₁) ~ π, x_t = α_t x₁ + σ_t x₀ (+ σ ε)} ‖v_θ(x_t, t) − (α̇_t x₁ + σ̇_t x₀)‖²
+//! L_CFM(θ) = E_{t ~ p(t), (x₀, x₁) ~ π, x_t = α_t x₁ + σ_t x₀ + s_t ε} ‖v_θ(x_t, t) − (α̇_t x₁ + σ̇_t x₀ + ṡ_t ε)‖²
+//! s_t: the extra noise of [`PathNoise`] (σ for I-CFM, σ√(t(1 − t)) for SB-CFM, 0 by default)
 //! conditional, with label dropout:  ‖v_θ(x_t, t | ỹ) − (α̇_t x₁ + σ̇_t x₀)‖²,  ỹ = ∅ with probability p_uncond, else y
 //! ```
 
@@ -10,7 +11,7 @@ use super::{Batch, Objective};
 use crate::coupling::{Coupling, Independent};
 use crate::data::{Dataset, StandardGaussian};
 use crate::error::{Error, Result};
-use crate::path::{AffinePath, CondOT, PathSample, Scheduler};
+use crate::path::{AffinePath, CondOT, PathNoise, PathSample, Scheduler};
 use crate::points::Points;
 use rand::{Rng, RngCore};
 use rand_distr::StandardNormal;
@@ -64,13 +65,14 @@ impl TimeSampler {
     }
 }
 
-/// The CFM objective on an affine path, with optional extra noise σ (I-CFM) and a time sampler.
+/// The CFM objective on an affine path, with optional extra noise ([`PathNoise`]: a constant
+/// σ as in I-CFM, or the Brownian bridge of SB-CFM) and a time sampler.
 ///
 /// It is not generic, so notebook cells use the copy compiled (optimised) in the library.
 #[derive(Debug)]
 pub struct Cfm {
     path: AffinePath<Box<dyn Scheduler>>,
-    sigma: f64,
+    noise: PathNoise,
     time: TimeSampler,
 }
 
@@ -88,15 +90,19 @@ impl Cfm {
     /// CFM on the affine path of `scheduler`, no extra noise, t ~ U(0, 1).
     pub fn new(scheduler: impl Scheduler + 'static) -> Result<Self> {
         let boxed: Box<dyn Scheduler> = Box::new(scheduler);
-        Ok(Cfm { path: AffinePath::new(boxed)?, sigma: 0.0, time: TimeSampler::Uniform })
+        Ok(Cfm { path: AffinePath::new(boxed)?, noise: PathNoise::Constant(0.0), time: TimeSampler::Uniform })
     }
 
     /// Adds Gaussian noise of standard deviation σ ≥ 0 around every conditional path point.
-    pub fn with_sigma(mut self, sigma: f64) -> Result<Self> {
-        if !(sigma.is_finite() && sigma >= 0.0) {
-            return Err(Error::invalid("I-CFM sigma", format!("{sigma} must be finite and ≥ 0 (TorchCFM uses 0.1)")));
-        }
-        self.sigma = sigma;
+    pub fn with_sigma(self, sigma: f64) -> Result<Self> {
+        self.with_noise(PathNoise::Constant(sigma))
+    }
+
+    /// Adds the extra noise `noise` around every conditional path point, and its term ṡ_t ε
+    /// to the target.
+    pub fn with_noise(mut self, noise: PathNoise) -> Result<Self> {
+        noise.validate()?;
+        self.noise = noise;
         Ok(self)
     }
 
@@ -112,9 +118,14 @@ impl Cfm {
         &self.path
     }
 
-    /// The extra noise σ.
+    /// The extra noise σ (its level; see [`Cfm::noise`] for how it moves with t).
     pub fn sigma(&self) -> f64 {
-        self.sigma
+        self.noise.sigma()
+    }
+
+    /// The extra noise around each conditional path.
+    pub fn noise(&self) -> PathNoise {
+        self.noise
     }
 
     /// The time sampler.
@@ -124,11 +135,11 @@ impl Cfm {
 
     /// A short description, e.g. `"CFM(CondOT, σ = 0.1, t ~ Uniform)"`.
     pub fn describe(&self) -> String {
-        format!("CFM({}, σ = {}, t ~ {:?})", self.path.scheduler().name(), self.sigma, self.time)
+        format!("CFM({}, {}, t ~ {:?})", self.path.scheduler().name(), self.noise.describe(), self.time)
     }
 
     /// The regression batch for pairs (x₀ᵢ, x₁ᵢ): draws tᵢ, then
-    /// x_t = α_t x₁ + σ_t x₀ + σ ε and target = α̇_t x₁ + σ̇_t x₀.
+    /// x_t = α_t x₁ + σ_t x₀ + s_t ε and target = α̇_t x₁ + σ̇_t x₀ + ṡ_t ε.
     pub fn batch(
         &self,
         x0: &Points,
@@ -163,15 +174,41 @@ impl Cfm {
         self.noisy(self.path.sample_pairs(x0.clone(), x1.clone(), t, labels)?, rng)
     }
 
-    /// Adds the I-CFM noise σ ε to x_t (nothing when σ = 0).
+    /// Adds the extra noise s_t ε to x_t and ṡ_t ε to the target (nothing when σ = 0).
     fn noisy(&self, mut s: PathSample, rng: &mut dyn RngCore) -> Result<PathSample> {
-        if self.sigma > 0.0 {
-            for v in s.x_t.as_mut_slice() {
-                let e: f64 = rng.sample(StandardNormal);
-                *v += self.sigma * e;
+        if self.noise.sigma() > 0.0 {
+            let d = s.x_t.dim();
+            // One draw per coordinate, row after row.
+            for (i, &ti) in s.t.iter().enumerate() {
+                let (scale, d_scale) = self.noise.scale(ti);
+                for k in 0..d {
+                    let e: f64 = rng.sample(StandardNormal);
+                    s.x_t.row_mut(i)[k] += scale * e;
+                    s.target.row_mut(i)[k] += d_scale * e;
+                }
             }
         }
         Ok(s)
+    }
+
+    /// Refuses a source that the path cannot take: a path that keeps noise at t = 1
+    /// ([`Scheduler::terminal_sigma`] > 0, as [`crate::path::LipmanOT`]) uses x₀ as its
+    /// Gaussian noise, so x₀ must be drawn from N(0, I).
+    pub fn check_source(&self, source: &dyn Dataset) -> Result<()> {
+        let floor = self.path.scheduler().terminal_sigma();
+        if floor > 0.0 && !is_standard_normal(source) {
+            return Err(Error::invalid(
+                "the source of this Flow Matching path",
+                format!(
+                    "{} keeps σ_1 = {floor} of x₀ at t = 1, so x₀ must be N(0, I) noise, but the source is '{}'; \
+                     use a standard normal source (Lipman et al.'s FM), or a path that ends on the data such as \
+                     CondOT (I-CFM, OT-CFM) to start from another distribution",
+                    self.path.scheduler().name(),
+                    source.name()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Draws a whole batch: x₀ from `source`, x₁ from `target` (with its labels when
@@ -191,6 +228,7 @@ impl Cfm {
                 format!("target dimension {}", target.dim()),
             ));
         }
+        self.check_source(source)?;
         let mut x0 = source.sample_with(n, rng)?;
         // Labels take no randomness of their own: the points are those of `sample_with`.
         let (mut x1, mut labels) = target.sample_labeled_with(n, rng)?;
@@ -209,6 +247,15 @@ impl Cfm {
     ) -> Result<PathSample> {
         self.draw(source, target, &Independent, n, rng)
     }
+}
+
+/// True when `source` is N(0, I): a Gaussian with mean 0 and identity covariance in closed form.
+fn is_standard_normal(source: &dyn Dataset) -> bool {
+    let d = source.dim();
+    let identity = (0..d * d).map(|k| if k % (d + 1) == 0 { 1.0 } else { 0.0 });
+    source.name() == "gaussian"
+        && source.mean().is_some_and(|m| m.iter().all(|&v| v == 0.0))
+        && source.covariance().is_some_and(|c| c.len() == d * d && c.iter().zip(identity).all(|(&a, b)| a == b))
 }
 
 /// The Flow Matching objective of the trainer: learn the flow from `source` (p₀) to

@@ -22,7 +22,7 @@
 //! | `cfm.rs` | [`Cfm`] (the CFM batch on any path, I-CFM noise σ, [`TimeSampler`]), [`CfmObjective`] (source, target, coupling, label dropout) |
 //! | `dropout.rs` | [`drop_labels`]: label dropout, the null label ∅ on a random share p_uncond of the rows |
 //! | `likelihood.rs` | [`Likelihood`]: plain data samples for maximum-likelihood training |
-//! | `method.rs` | [`CfmMethod`]: the variants by name (I-CFM, OT-CFM, Sinkhorn), each a path plus a coupling |
+//! | `method.rs` | [`CfmMethod`]: the variants by name (I-CFM, OT-CFM, Sinkhorn, SB-CFM, FM, VP-CFM), each a path plus a coupling |
 //!
 //! [`mse`] is the regression loss itself, averaged over the batch and the coordinates.
 

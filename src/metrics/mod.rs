@@ -50,9 +50,11 @@
 //! | `trajectory.rs` | [`kinetic_energy`], [`straightness`], [`normalized_path_energy`], [`crossings`] |
 //! | `sweep.rs` | [`nfe_sweep`]: W2 against NFE for each solver, with the noise floor as mean ± spread |
 //! | `classes.rs` | [`knn_classify`], [`accuracy`], [`spread`] |
+//! | `runs.rs` | [`runs`]: stored benchmark runs read back, medians per cell, the side-by-side comparison |
 
 mod classes;
 mod kernel;
+pub mod runs;
 mod sweep;
 mod trajectory;
 mod wasserstein;

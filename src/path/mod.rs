@@ -65,6 +65,7 @@
 //! | `affine.rs` | [`AffinePath`]: samples on the path, the conditional velocity |
 //! | `sample.rs` | [`PathSample`]: the one sample type {x₀, x₁, t, x_t, target, labels} |
 //! | `convert.rs` | [`Prediction`]: velocity ↔ x₁ ↔ x₀ (ε) ↔ score |
+//! | `noise.rs` | [`PathNoise`]: extra noise around a path, constant (I-CFM) or a Brownian bridge (SB-CFM) |
 //!
 //! # Example
 //!
@@ -87,12 +88,14 @@ pub mod time;
 
 mod affine;
 mod convert;
+mod noise;
 mod sample;
 
 pub use affine::AffinePath;
 pub use convert::Prediction;
+pub use noise::PathNoise;
 pub use sample::PathSample;
 pub use scheduler::{
-    check_time, validate_endpoints, CondOT, Cosine, LinearVP, Polynomial, Scheduler, SchedulerOutput,
+    check_time, validate_endpoints, CondOT, Cosine, LinearVP, LipmanOT, Polynomial, Scheduler, SchedulerOutput,
     VariancePreserving, ENDPOINT_TOLERANCE,
 };

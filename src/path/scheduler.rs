@@ -20,7 +20,7 @@
 //!
 //! ```text
 //! α_0 = 0, σ_0 = 1        (start: pure noise)
-//! α_1 = 1, σ_1 = 0        (end: the data point)
+//! α_1 = 1, σ_1 = 0        (end: the data point; [`LipmanOT`] keeps a floor σ_1 = σ_min)
 //! ```
 //!
 //! Diffusion papers usually run time the other way (data at s = 0); the
@@ -45,6 +45,7 @@
 //! | [`VariancePreserving`] | exp(−½ T(1 − t)) | √(1 − α_t²) |
 //! | [`LinearVP`] | t | √(1 − t²) |
 //! | [`Cosine`] | sin(πt/2) | cos(πt/2) |
+//! | [`LipmanOT`] | t | 1 − (1 − σ_min) t (ends at σ_1 = σ_min, not 0) |
 //!
 //! Any type that implements [`Scheduler`] can be used; run [`validate_endpoints`]
 //! on your own scheduler to check that it really starts at noise and ends at
@@ -114,6 +115,13 @@ pub trait Scheduler {
     /// A short human-readable name with the parameters, e.g. `"Polynomial(n=2)"`.
     fn name(&self) -> String;
 
+    /// The noise weight σ_1 left at t = 1: 0 for a path that ends exactly on the data point
+    /// (every scheduler but [`LipmanOT`], which keeps σ_min of it). [`validate_endpoints`]
+    /// checks σ_1 against this value.
+    fn terminal_sigma(&self) -> f64 {
+        0.0
+    }
+
     /// [`eval`](Scheduler::eval) after checking that t is finite and in [0, 1],
     /// and that all four values come out finite.
     ///
@@ -145,6 +153,9 @@ impl<S: Scheduler + ?Sized> Scheduler for Box<S> {
     fn name(&self) -> String {
         (**self).name()
     }
+    fn terminal_sigma(&self) -> f64 {
+        (**self).terminal_sigma()
+    }
 }
 
 impl<S: Scheduler + ?Sized> Scheduler for &S {
@@ -153,6 +164,9 @@ impl<S: Scheduler + ?Sized> Scheduler for &S {
     }
     fn name(&self) -> String {
         (**self).name()
+    }
+    fn terminal_sigma(&self) -> f64 {
+        (**self).terminal_sigma()
     }
 }
 
@@ -165,8 +179,11 @@ impl fmt::Debug for dyn Scheduler {
 /// Checks that a scheduler starts at noise and ends at data:
 ///
 /// ```text
-/// |α_0| ≤ tol,  |σ_0 − 1| ≤ tol,  |α_1 − 1| ≤ tol,  |σ_1| ≤ tol      (tol = ENDPOINT_TOLERANCE)
+/// |α_0| ≤ tol,  |σ_0 − 1| ≤ tol,  |α_1 − 1| ≤ tol,  |σ_1 − σ_end| ≤ tol      (tol = ENDPOINT_TOLERANCE)
 /// ```
+///
+/// σ_end is [`Scheduler::terminal_sigma`]: 0 except for a path that deliberately keeps some
+/// noise at the data end ([`LipmanOT`]); it must lie in [0, 1).
 ///
 /// Use it on your own [`Scheduler`] before training with it; the constructors
 /// of this module already run it. Only α and σ are checked: a derivative may
@@ -180,11 +197,18 @@ pub fn validate_endpoints(scheduler: &dyn Scheduler) -> Result<()> {
     // Written so that a NaN value counts as a miss.
     let misses =
         |value: f64, target: f64| (value - target).abs().is_nan() || (value - target).abs() > ENDPOINT_TOLERANCE;
-    if misses(start.alpha, 0.0) || misses(start.sigma, 1.0) || misses(end.alpha, 1.0) || misses(end.sigma, 0.0) {
+    let sigma_end = scheduler.terminal_sigma();
+    if !(0.0..1.0).contains(&sigma_end) {
+        return Err(Error::invalid(
+            format!("scheduler {}", scheduler.name()),
+            format!("its terminal noise weight σ_end = {sigma_end} must lie in [0, 1) (0: the path ends on the data)"),
+        ));
+    }
+    if misses(start.alpha, 0.0) || misses(start.sigma, 1.0) || misses(end.alpha, 1.0) || misses(end.sigma, sigma_end) {
         return Err(Error::invalid(
             format!("scheduler {}", scheduler.name()),
             format!(
-                "it must start at noise (α_0 = 0, σ_0 = 1) and end at data (α_1 = 1, σ_1 = 0) within \
+                "it must start at noise (α_0 = 0, σ_0 = 1) and end at data (α_1 = 1, σ_1 = {sigma_end}) within \
                  {ENDPOINT_TOLERANCE}, but it gives α_0 = {}, σ_0 = {}, α_1 = {}, σ_1 = {}. \
                  Check that t = 0 is noise (not data) and that α weighs the data, σ the noise",
                 start.alpha, start.sigma, end.alpha, end.sigma
@@ -416,5 +440,55 @@ impl Scheduler for Cosine {
     }
     fn name(&self) -> String {
         "Cosine".into()
+    }
+}
+
+/// The Gaussian conditional OT path of Lipman et al. (2023), the "FM" of TorchCFM's
+/// `TargetConditionalFlowMatcher`: straight towards the data point, with a floor σ_min of
+/// noise left at the end.
+///
+/// ```text
+/// α_t = t,  σ_t = 1 − (1 − σ_min) t,  α̇_t = 1,  σ̇_t = −(1 − σ_min)
+/// x_t = t x₁ + (1 − (1 − σ_min) t) x₀,   target α̇_t x₁ + σ̇_t x₀ = x₁ − (1 − σ_min) x₀
+/// ```
+///
+/// Given x₁, x_t ~ N(t x₁, σ_t² I) when x₀ ~ N(0, I): the path needs a standard normal
+/// source. TorchCFM writes the target as (x₁ − (1 − σ_min) x_t)/σ_t, the same vector once
+/// x₀ = (x_t − t x₁)/σ_t is substituted. σ_1 = σ_min is [`Scheduler::terminal_sigma`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LipmanOT {
+    sigma_min: f64,
+}
+
+impl LipmanOT {
+    /// The path with terminal noise σ_min.
+    ///
+    /// Errors: [`Error::InvalidParameter`] unless 0 ≤ σ_min < 1 (TorchCFM's 2-D runs use 0.1).
+    pub fn new(sigma_min: f64) -> Result<Self> {
+        if !(sigma_min.is_finite() && (0.0..1.0).contains(&sigma_min)) {
+            return Err(Error::invalid(
+                "LipmanOT sigma_min",
+                format!("{sigma_min}: it must be finite, ≥ 0 and < 1 (0 is CondOT; TorchCFM uses 0.1)"),
+            ));
+        }
+        Ok(LipmanOT { sigma_min })
+    }
+
+    /// σ_min, the noise weight left at t = 1.
+    pub fn sigma_min(&self) -> f64 {
+        self.sigma_min
+    }
+}
+
+impl Scheduler for LipmanOT {
+    fn eval(&self, t: f64) -> SchedulerOutput {
+        let slope = 1.0 - self.sigma_min;
+        SchedulerOutput { alpha: t, sigma: 1.0 - slope * t, d_alpha: 1.0, d_sigma: -slope }
+    }
+    fn name(&self) -> String {
+        format!("LipmanOT(σ_min={})", self.sigma_min)
+    }
+    fn terminal_sigma(&self) -> f64 {
+        self.sigma_min
     }
 }

@@ -32,6 +32,7 @@
 //! | `trajectories` | [`Trajectories`], [`trajectories`] |
 //! | `time_strip` | [`TimeStrip`], [`time_strip`] |
 //! | `lines` | [`LossCurve`], [`loss_curve`], [`Lines`], [`lines`], [`histogram_steps`] |
+//! | `boxplot` | [`BoxPlot`], [`box_plot`]: a measurement's spread over repeats, per category and series |
 //! | `warp` | [`WarpedGrid`], [`warped_grid`]: where a map of the plane sends a square grid |
 //! | `density` | [`DensityStrip`], [`density_strip`]: p_t at several t from a closed form |
 //! | `animation` | [`Animation`], [`animate`], [`Gif`]: particles moving along a flow, over p_t or the field |
@@ -60,6 +61,7 @@
 
 mod animation;
 mod axes;
+mod boxplot;
 mod density;
 mod figure;
 mod heatmap;
@@ -74,6 +76,7 @@ mod trajectories;
 mod warp;
 
 pub use animation::{animate, Animation, DensityPath, Gif, MAX_FRAMES};
+pub use boxplot::{box_plot, BoxPlot};
 pub use density::{density_strip, DensityStrip};
 pub use figure::{grid, row, Figure, Panels, FIGURE_LOG_ENV};
 pub use heatmap::{heatmap, histogram2d, Heatmap, MAX_HEATMAP_BINS, VECTOR_BINS};

@@ -1,6 +1,6 @@
 //! The quiz of topic 7.5, existing implementations and evaluation (notebook
 //! `7.5-existing-implementations`): the libraries' conventions, W2 against the likelihood,
-//! the backward ODE and Hutchinson's estimator.
+//! the backward ODE, Hutchinson's estimator, and reading a reproduction (seed spread, the moons floor).
 
 use super::{Answer, Question, Quiz, ShortAnswer};
 
@@ -133,6 +133,48 @@ pub static QUIZ: Quiz = Quiz {
                           heatmap shows where they are: the model keeps density in the centre, between the modes \
                           and in the tails, where the true mixture has almost none. Different measures answer \
                           different questions; they need not agree.",
+        },
+        Question {
+            prompt: "Read the spread. On moons → eight Gaussians, five seeds of OT-CFM give an NPE between 0.012 \
+                     and 0.046 in one library (median 0.042) and between 0.010 and 0.063 in the other (median \
+                     0.026). The target asked for at most 1.1 × 0.026 + 0.01 = 0.039. What follows?",
+            answer: Answer::Choice {
+                options: &[
+                    "The medians miss the target, but the two ranges overlap almost entirely: five seeds cannot \
+                     tell the libraries apart here, and only a gap larger than the spread would be a finding.",
+                    "The first library has a bug in its OT coupling, since its median is 60 % higher.",
+                    "The second library is better on this task and should be preferred.",
+                    "NPE cannot be measured on this task, since it is below 0.1.",
+                ],
+                correct: &[0],
+            },
+            explanation: "A median over five seeds moves a lot when one seed moves: here the two sets of five \
+                          interleave (0.010, 0.012, 0.015, 0.021, …), so swapping which seeds each side drew \
+                          could reverse the order of the medians. The notebook's box plots show the same for W2: \
+                          the gap between two boxes means something only when it is larger than the boxes. The \
+                          one gap of that kind in the table (OT-CFM on moons) is reported as open, not explained \
+                          away.",
+        },
+        Question {
+            prompt: "Find the reason. Two fresh samples of 1 000 TorchCFM moons are about W2 = 0.10 apart, while \
+                     moons with scikit-learn's Gaussian noise at the same level 0.2, scaled the same way, lie \
+                     much farther apart. Why?",
+            answer: Answer::Choice {
+                options: &[
+                    "TorchCFM's moons (torchdyn's) add one uniform number per point to both coordinates, a shift \
+                     along the diagonal, to angles on an even grid: the cloud is nearly one-dimensional, so two \
+                     samples of it nearly coincide.",
+                    "TorchCFM draws more points per sample, so its empirical W2 is smaller.",
+                    "scikit-learn's moons are larger, and W2 grows with the scale.",
+                    "TorchCFM computes W2 with the unsquared distance as its cost.",
+                ],
+                correct: &[0],
+            },
+            explanation: "Both sides of the notebook's measurement use 1 000 points, the same scale and the same \
+                          W2; only the noise differs. Gaussian noise on each coordinate fills a two-dimensional \
+                          band around each moon, and two finite samples of a 2-D cloud differ by far more than two \
+                          samples of a curve with a little 1-D jitter. A reproduction with scikit-learn's moons \
+                          would read every W2 against the wrong floor.",
         },
     ],
     short_answers: &[

@@ -192,7 +192,7 @@ impl Trainer {
     /// Uses a Flow Matching variant with noise σ: its path and its coupling (CFM objective),
     /// e.g. `.method(CfmMethod::OtCfm, 0.1)` for OT-CFM as TorchCFM runs it.
     pub fn method(self, method: CfmMethod, sigma: f64) -> Self {
-        let parts = method.cfm(sigma).and_then(|cfm| Ok((cfm, method.coupling()?)));
+        let parts = method.cfm(sigma).and_then(|cfm| Ok((cfm, method.coupling(sigma)?)));
         match parts {
             Ok((cfm, coupling)) => self.cfm_part("method", |c| {
                 c.set_cfm(cfm);

@@ -41,8 +41,8 @@ course grade - grade your solutions in exercises/
 USAGE:
     cargo run --release --bin course -- grade [EXERCISE...] [--hint 2] [--json]
 
-    EXERCISE   a name (euler_step), an id: topic and number (7.4.3), or a file name
-               (03_euler_step); default: every exercise
+    EXERCISE   a name (euler_step), an id: topic and number (7.4.4), or a file name
+               (04_euler_step); default: every exercise
     --hint N   the hint shown for an exercise that does not pass: 1 (default) names the
                concept that is wrong, 2 also gives the formula, 0 none
     --json     print one JSON document (the gradebook) instead of the table:
@@ -115,7 +115,7 @@ pub fn run(args: &[String]) -> i32 {
                 }
                 None => {
                     let numbered = if name.chars().all(|c| c.is_ascii_digit()) {
-                        " Exercises are numbered within their topic: write the topic too (e.g. 7.4.3), or the name."
+                        " Exercises are numbered within their topic: write the topic too (e.g. 7.4.4), or the name."
                     } else {
                         ""
                     };

@@ -52,7 +52,7 @@ COMMANDS:
                (target/evcxr/warm)
                  --headless        nbclient only, no JupyterLab (what `execute` needs)
     grade      Grade the exercises in exercises/ (all, or the ones named); exit non-zero on any failure
-                 [EXERCISE...]     a name or id (topic.number), e.g. `euler_step` or `7.4.3`
+                 [EXERCISE...]     a name or id (topic.number), e.g. `euler_step` or `7.4.4`
                  --hint N          hint level for a failure: 1 the concept (default), 2 the formula too
                  --json            one JSON gradebook on stdout instead of the table
                  --list            the exercises: topic, number, name, points

@@ -1,4 +1,4 @@
-//! Exercise 7.4.3 · 10 points: one Euler step.
+//! Exercise 7.4.4 · 10 points: one Euler step.
 //!
 //! Sampling a flow model means solving the ODE dx/dt = u_t(x). Euler's method
 //! assumes the velocity stays what it is at the start of a step of length h:
@@ -17,10 +17,5 @@ use flowmatch::{Points, VectorField};
 /// `Result<Points>`; it cannot fail for a valid batch, so `.expect(…)` it).
 /// `Points::plus_scaled(a, &other)` returns `self + a·other`.
 pub fn euler_step(field: &dyn VectorField, x: &Points, t: f64, h: f64) -> Points {
-    // BEGIN SOLUTION
-    // One evaluation, at the start of the step ...
-    let u = field.eval(x, t).expect("the field accepts a batch of this shape");
-    // ... and every point moves by h times its velocity.
-    x.plus_scaled(h, &u)
-    // END SOLUTION
+    todo!()
 }

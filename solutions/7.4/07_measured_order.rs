@@ -1,4 +1,4 @@
-//! Exercise 7.4.6 · 10 points: measure a solver's order of accuracy.
+//! Exercise 7.4.7 · 10 points: measure a solver's order of accuracy.
 //!
 //! A solver of order p with K steps of size h = 1/K makes a global error of
 //! about C·h^p. Measure it: integrate the same noise with the method at

@@ -1,4 +1,4 @@
-//! Exercise 7.4.5 · 10 points: generating samples with Euler steps.
+//! Exercise 7.4.6 · 10 points: generating samples with Euler steps.
 //!
 //! A trained flow model turns noise into data by solving dx/dt = u_t(x) from
 //! t = 0 to t = 1. With K equal Euler steps, h = 1/K and step k starts at

@@ -1,4 +1,4 @@
-//! Exercise 7.4.4 · 10 points: one midpoint step.
+//! Exercise 7.4.5 · 10 points: one midpoint step.
 //!
 //! The midpoint method looks ahead before it moves: a half Euler step finds
 //! where the point will be in the middle of the step, and the velocity there,
