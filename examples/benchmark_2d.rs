@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --release --example benchmark_2d -- --task <8gaussians|moons|moons-8gaussians|scurve> \
-//!     --method <icfm|otcfm|sbcfm|fm|vpcfm|sbcfm-sinkhorn|sinkhorn> [--seed N] [--steps N] [--activation silu|relu|tanh|gelu]
+//!     --method <icfm|otcfm|otcfm-resampled|sbcfm|fm|vpcfm|sbcfm-sinkhorn|sinkhorn> [--seed N] [--steps N] \
+//!     [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw] [--init dfdx|pytorch]
 //! ```
 //!
 //! Protocol (mirrors `shared/bench/torchcfm_2d.py`): an MLP with three hidden layers of
@@ -15,11 +16,15 @@
 //! yardstick names them (`gaussians` is accepted for `8gaussians`): N(0, I) → eight
 //! Gaussians, N(0, I) → moons, moons → eight Gaussians, N(0, I) → S-curve
 //! (`SCurve::default()`). Methods ([`CfmMethod`], all at σ = 0.1): `icfm` (independent
-//! pairs), `otcfm` (exact minibatch OT, a permutation of each batch), `sbcfm`
-//! (Schrödinger-bridge CFM: bridge noise on exact-OT pairs, as TorchCFM's default;
+//! pairs), `otcfm` (exact minibatch OT, a permutation of each batch), `otcfm-resampled`
+//! (the exact plan's pairs drawn with replacement, as TorchCFM's `OTPlanSampler` does),
+//! `sbcfm` (Schrödinger-bridge CFM: bridge noise on exact-OT pairs, as TorchCFM's default;
 //! `sbcfm-sinkhorn` uses the entropic plan ε = 2σ², slow at that ε), `fm` (Lipman et al.;
 //! N(0, I) source only, so `moons-8gaussians` is refused), `vpcfm` (cos/sin path),
-//! `sinkhorn` (CFM on the entropic plan, ε = 0.5). The last three lines are
+//! `sinkhorn` (CFM on the entropic plan, ε = 0.5). `--optimizer adamw` trains with AdamW
+//! and decoupled weight decay 10⁻⁵, the yardstick's optimiser; `--activation selu` is its
+//! activation; `--init pytorch` rescales the first layer to PyTorch's `nn.Linear`
+//! initialisation on [x, t] (`Net::pytorch_first_layer_init`). The last three lines are
 //! `w2_floor: X`, `w2: Y` and `npe: Z`.
 
 mod common;
@@ -27,7 +32,7 @@ mod common;
 use flowmatch::data::{Dataset, EightGaussians, Moons, SCurve, StandardGaussian};
 use flowmatch::loss::CfmMethod;
 use flowmatch::metrics::{normalized_path_energy, w2};
-use flowmatch::nn::{Activation, MlpConfig, Net};
+use flowmatch::nn::{Activation, MlpConfig, Net, OptimizerKind};
 use flowmatch::solver::{solve_trajectory, Method, TimeGrid};
 use flowmatch::train::Trainer;
 
@@ -37,11 +42,20 @@ struct Args {
     seed: u64,
     steps: usize,
     activation: Activation,
+    optimizer: OptimizerKind,
+    torch_init: bool,
 }
 
 fn parse() -> Result<Args, String> {
-    let mut a =
-        Args { task: "8gaussians".into(), method: "icfm".into(), seed: 0, steps: 20_000, activation: Activation::Silu };
+    let mut a = Args {
+        task: "8gaussians".into(),
+        method: "icfm".into(),
+        seed: 0,
+        steps: 20_000,
+        activation: Activation::Silu,
+        optimizer: OptimizerKind::Adam,
+        torch_init: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().ok_or(format!("{k} needs a value"));
@@ -56,13 +70,29 @@ fn parse() -> Result<Args, String> {
                     "relu" => Activation::Relu,
                     "tanh" => Activation::Tanh,
                     "gelu" => Activation::Gelu,
-                    other => return Err(format!("--activation: '{other}': use silu, relu, tanh or gelu")),
+                    "selu" => Activation::Selu,
+                    other => return Err(format!("--activation: '{other}': use silu, relu, tanh, gelu or selu")),
+                }
+            }
+            "--optimizer" => {
+                a.optimizer = match v()?.as_str() {
+                    "adam" => OptimizerKind::Adam,
+                    "adamw" => OptimizerKind::AdamW { weight_decay: 1e-5 },
+                    other => return Err(format!("--optimizer: '{other}': use adam or adamw")),
+                }
+            }
+            "--init" => {
+                a.torch_init = match v()?.as_str() {
+                    "dfdx" => false,
+                    "pytorch" => true,
+                    other => return Err(format!("--init: '{other}': use dfdx or pytorch")),
                 }
             }
             "-h" | "--help" => {
                 return Err("usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians|scurve> \
-                     --method <icfm|otcfm|sbcfm|fm|vpcfm|sbcfm-sinkhorn|sinkhorn> \
-                 [--seed N] [--steps N] [--activation silu|relu|tanh|gelu]"
+                     --method <icfm|otcfm|otcfm-resampled|sbcfm|fm|vpcfm|sbcfm-sinkhorn|sinkhorn> \
+                 [--seed N] [--steps N] [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw] \
+                 [--init dfdx|pytorch]"
                     .into())
             }
             other => return Err(format!("unknown argument '{other}' (try --help)")),
@@ -96,6 +126,9 @@ fn run(a: &Args) -> flowmatch::Result<()> {
     let method = CfmMethod::from_name(&a.method)?;
     println!("task {} method {} seed {} ({} steps)", a.task, a.method, a.seed, a.steps);
     let mut model = Net::mlp_with(2, 64, MlpConfig { seed: a.seed, activation: a.activation, ..Default::default() })?;
+    if a.torch_init {
+        model.pytorch_first_layer_init()?;
+    }
     let (train_source, train_target) = task(&a.task)?;
     let trainer = Trainer::new(train_target)
         .source(train_source)
@@ -103,6 +136,7 @@ fn run(a: &Args) -> flowmatch::Result<()> {
         .steps(a.steps)
         .batch_size(512)
         .lr(1e-3)
+        .optimizer(a.optimizer)
         .seed(a.seed);
     let report = trainer.train(&mut model)?;
     println!(

@@ -79,7 +79,7 @@ pub use solver::TimeGrid;
 /// (`data`, `metrics`, `plot`, `quiz`, ...), [`check!`](crate::check) and
 /// [`check_with_hint!`](crate::check_with_hint).
 pub mod prelude {
-    pub use crate::coupling::{self, Coupling, ExactOt, Independent, Sinkhorn};
+    pub use crate::coupling::{self, Coupling, ExactOt, ExactOtResampled, Independent, Sinkhorn};
     pub use crate::data::{
         self, Checkerboard, Circles, Dataset, EightGaussians, Gaussian, GaussianMixture, Moons, SCurve, Spirals,
         StandardGaussian,

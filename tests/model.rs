@@ -436,3 +436,81 @@ fn the_cfm_batch_keeps_the_pairs_and_the_labels_of_the_data() {
     let mut net = Net::mlp(2, 32).unwrap();
     assert!(net.train_step(&Batch::Regression(b), &OptimizerConfig::default()).unwrap().is_finite());
 }
+
+/// SELU(z) = λz for z > 0 and λα(eᶻ − 1) otherwise (Klambauer et al. 2017).
+fn selu(z: f64) -> f64 {
+    const LAMBDA: f64 = 1.050_700_987_355_480_5;
+    const ALPHA: f64 = 1.673_263_242_354_377_3;
+    if z > 0.0 {
+        LAMBDA * z
+    } else {
+        LAMBDA * ALPHA * (z.exp() - 1.0)
+    }
+}
+
+#[test]
+fn a_selu_mlp_computes_its_formula() {
+    // v = W₄ s(W₃ s(W₂ s(W_x x + W_t t + b₁) + b₂) + b₃) + b₄ with s = SELU, from the model's own weights.
+    let m = Net::mlp_with(2, 32, MlpConfig { activation: Activation::Selu, seed: 9, ..Default::default() }).unwrap();
+    let params = m.parameters().unwrap();
+    let get = |name: &str| -> Vec<f64> {
+        let p = params.iter().find(|p| p.0 == name).unwrap_or_else(|| panic!("no parameter {name}"));
+        p.2.iter().map(|&v| v as f64).collect()
+    };
+    // dfdx stores a weight as (out, in), row-major.
+    let layer = |w: &[f64], b: Option<&[f64]>, input: &[f64]| -> Vec<f64> {
+        let out = w.len() / input.len();
+        (0..out)
+            .map(|o| (0..input.len()).map(|i| w[o * input.len() + i] * input[i]).sum::<f64>() + b.map_or(0.0, |b| b[o]))
+            .collect()
+    };
+    let x = Points::randn(50, 2, 3) * 2.0;
+    let t = 0.3;
+    let got = m.eval(&x, t).unwrap();
+    let mut negative = 0;
+    for i in 0..x.len() {
+        let first: Vec<f64> = layer(&get("x_in.weight"), Some(&get("x_in.bias")), x.row(i))
+            .iter()
+            .zip(layer(&get("t_in.weight"), None, &[t]))
+            .map(|(a, b)| a + b)
+            .collect();
+        negative += first.iter().filter(|&&z| z < 0.0).count();
+        let h1: Vec<f64> = first.into_iter().map(selu).collect();
+        let h2: Vec<f64> =
+            layer(&get("hidden1.weight"), Some(&get("hidden1.bias")), &h1).into_iter().map(selu).collect();
+        let h3: Vec<f64> =
+            layer(&get("hidden2.weight"), Some(&get("hidden2.bias")), &h2).into_iter().map(selu).collect();
+        let v = layer(&get("out.weight"), Some(&get("out.bias")), &h3);
+        for (g, w) in got.row(i).iter().zip(&v) {
+            assert!((g - w).abs() < 1e-4 * (1.0 + w.abs()), "row {i}: {g} vs {w}");
+        }
+    }
+    assert!(negative > 100, "the check must reach the exponential branch ({negative} negative pre-activations)");
+}
+
+#[test]
+fn pytorch_first_layer_init_rescales_to_one_fan_in() {
+    // dfdx: W_x, b₁ ~ U(±1/√2), W_t ~ U(±1); PyTorch's Linear(3, H): all ~ U(±1/√3).
+    let fresh = Net::mlp_with(2, 64, MlpConfig { seed: 6, ..Default::default() }).unwrap();
+    let mut torch = fresh.clone();
+    torch.pytorch_first_layer_init().unwrap();
+    let (before, after) = (fresh.parameters().unwrap(), torch.parameters().unwrap());
+    for ((name, _, b), (_, _, a)) in before.iter().zip(&after) {
+        let scale: f32 = match name.as_str() {
+            "x_in.weight" | "x_in.bias" => (2.0f32 / 3.0).sqrt(),
+            "t_in.weight" => (1.0f32 / 3.0).sqrt(),
+            _ => 1.0,
+        };
+        for (x, y) in b.iter().zip(a) {
+            assert!((x * scale - y).abs() <= 1e-6, "{name}: {x} × {scale} vs {y}");
+        }
+        if scale != 1.0 {
+            let max = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            // 64 (or 128) draws fill the interval: the largest sits near the bound 1/√3.
+            assert!(max <= 1.0 / 3f32.sqrt() && max > 0.5, "{name}: max |w| = {max}");
+        }
+    }
+    // Still a working model, its optimiser fresh.
+    assert!(torch.eval(&probe(), 0.5).unwrap().as_slice().iter().all(|v| v.is_finite()));
+    assert_ne!(torch.eval(&probe(), 0.5).unwrap(), fresh.eval(&probe(), 0.5).unwrap());
+}

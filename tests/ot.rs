@@ -1,7 +1,7 @@
 //! Topic 7.2: minibatch OT couplings, Sinkhorn, straightness metrics and the Gaussian
 //! cases where Flow Matching's flow map is (or is not) the optimal transport map.
 
-use flowmatch::coupling::{Coupling, ExactOt, Independent, Sinkhorn};
+use flowmatch::coupling::{Coupling, ExactOt, ExactOtResampled, Independent, Sinkhorn};
 use flowmatch::data::{Dataset, EightGaussians, StandardGaussian};
 use flowmatch::marginal::GaussianBridge;
 use flowmatch::metrics::{crossings, kinetic_energy, normalized_path_energy, w2_squared};
@@ -68,7 +68,7 @@ fn exact_coupling_pairs_by_the_permutation_and_costs_w2() {
         assert!(is_permutation(&sigma));
         let mut paired = x1.clone();
         let mut paired_labels = labels.clone();
-        ExactOt.pair(&x0, &mut paired, Some(&mut paired_labels), &mut rng).unwrap();
+        ExactOt.pair(&mut x0.clone(), &mut paired, Some(&mut paired_labels), &mut rng).unwrap();
         // Row i of the paired batch is x₁[σ(i)] (not x₀, not x₁[σ⁻¹(i)]), with its label.
         for i in 0..n {
             assert_eq!(paired.row(i), x1.row(sigma[i]), "row {i}");
@@ -90,7 +90,7 @@ fn the_pairing_follows_the_permutation_not_its_inverse() {
     let sigma = ExactOt::permutation(&x0, &x1).unwrap();
     assert_eq!(sigma, vec![2, 0, 1]);
     let mut paired = x1.clone();
-    ExactOt.pair(&x0, &mut paired, None, &mut StdRng::seed_from_u64(0)).unwrap();
+    ExactOt.pair(&mut x0.clone(), &mut paired, None, &mut StdRng::seed_from_u64(0)).unwrap();
     assert_eq!(paired.as_slice(), &[0.1, 0.0, 1.1, 0.0, 2.1, 0.0]);
 }
 
@@ -99,8 +99,12 @@ fn couplings_reject_batches_of_different_sizes() {
     let x0 = Points::randn(5, 2, 1);
     let mut x1 = Points::randn(4, 2, 2);
     let mut rng = StdRng::seed_from_u64(0);
-    for c in [&ExactOt as &dyn Coupling, &Sinkhorn::new(0.1).unwrap(), &Independent] {
-        assert!(matches!(c.pair(&x0, &mut x1, None, &mut rng), Err(Error::ShapeMismatch { .. })), "{}", c.name());
+    for c in [&ExactOt as &dyn Coupling, &ExactOtResampled, &Sinkhorn::new(0.1).unwrap(), &Independent] {
+        assert!(
+            matches!(c.pair(&mut x0.clone(), &mut x1, None, &mut rng), Err(Error::ShapeMismatch { .. })),
+            "{}",
+            c.name()
+        );
     }
     assert!(Sinkhorn::new(0.0).is_err() && Sinkhorn::new(f64::NAN).is_err());
 }
@@ -152,12 +156,12 @@ fn sinkhorn_pairing_keeps_every_noise_point_and_draws_partners_from_the_plan() {
     let mut rng = StdRng::seed_from_u64(5);
     // Small ε: nearly the exact pairing, so the cost is near W2².
     let mut paired = x1.clone();
-    Sinkhorn::new(0.05).unwrap().pair(&x0, &mut paired, None, &mut rng).unwrap();
+    Sinkhorn::new(0.05).unwrap().pair(&mut x0.clone(), &mut paired, None, &mut rng).unwrap();
     let exact = w2_squared(&x0, &x1).unwrap();
     assert!(pair_cost(&x0, &paired) < 1.05 * exact);
     // Large ε: close to independent pairing, far costlier.
     let mut blurred = x1.clone();
-    Sinkhorn::new(1e4).unwrap().pair(&x0, &mut blurred, None, &mut rng).unwrap();
+    Sinkhorn::new(1e4).unwrap().pair(&mut x0.clone(), &mut blurred, None, &mut rng).unwrap();
     assert!(pair_cost(&x0, &blurred) > 1.3 * exact);
 }
 
@@ -287,4 +291,39 @@ fn a_residual_network_is_euler_with_error_slope_minus_one() {
         .collect();
     let slope = log_log_slope(&series);
     assert!((slope + 1.0).abs() < 0.1, "slope {slope}, series {series:?}");
+}
+
+#[test]
+fn resampled_exact_coupling_draws_optimal_pairs_with_replacement() {
+    let n = 512;
+    let x0 = StandardGaussian::new(2).unwrap().sample(n, 21).unwrap();
+    let (x1, labels) = EightGaussians::torchcfm().sample_labeled(n, 22).unwrap();
+    let sigma = ExactOt::permutation(&x0, &x1).unwrap();
+    let draw = |seed: u64| {
+        let (mut a, mut b, mut l) = (x0.clone(), x1.clone(), labels.clone());
+        ExactOtResampled.pair(&mut a, &mut b, Some(&mut l), &mut StdRng::seed_from_u64(seed)).unwrap();
+        (a, b, l)
+    };
+    let (a, b, l) = draw(4);
+    let mut used = vec![0usize; n];
+    for (i, &label) in l.iter().enumerate() {
+        // Row i is an optimal pair (x₀[k], x₁[σ(k)]) with x₁'s label, for some k.
+        let k = (0..n).find(|&k| x0.row(k) == a.row(i)).expect("x₀ rows come from the batch");
+        assert_eq!(b.row(i), x1.row(sigma[k]), "row {i} pairs x₀[{k}] with x₁[σ({k})]");
+        assert_eq!(label, labels[sigma[k]], "label of row {i}");
+        used[k] += 1;
+    }
+    // With replacement: about 1 − (1 − 1/n)ⁿ ≈ 63 % of the pairs appear, some more than once.
+    let distinct = used.iter().filter(|&&c| c > 0).count() as f64 / n as f64;
+    assert!((distinct - (1.0 - (-1.0f64).exp())).abs() < 0.05, "distinct share {distinct}");
+    assert!(used.iter().any(|&c| c > 1));
+    // Deterministic under the seed; another seed draws other pairs.
+    assert_eq!(draw(4).0, a);
+    assert_ne!(draw(5).0, a);
+    let pairs = ExactOtResampled::draw_pairs(&x0, &x1, 7).unwrap();
+    assert!(pairs.iter().all(|&(k, j)| j == sigma[k]), "every drawn pair is an optimal one");
+    assert_eq!(pairs, ExactOtResampled::draw_pairs(&x0, &x1, 7).unwrap());
+    // Each drawn pair is optimal, so the batch's mean cost estimates W2² (the exact coupling's cost).
+    let (cost, w2sq) = (pair_cost(&a, &b), w2_squared(&x0, &x1).unwrap());
+    assert!((cost - w2sq).abs() < 0.15 * w2sq, "resampled cost {cost} vs W2² {w2sq}");
 }

@@ -4,6 +4,7 @@
 //! π(x₀, x₁) with marginals p₀ and p₁
 //! independent:   π = p₀ ⊗ p₁                                     (pairs as drawn)
 //! exact OT:      x₁ᵢ ← x₁[σ*(i)],  σ* = argmin_σ Σᵢ ‖x₀ᵢ − x₁σ(i)‖²   (a permutation of the batch)
+//! resampled OT:  (x₀ᵢ, x₁ᵢ) ← (x₀[kᵢ], x₁[σ*(kᵢ)]),  kᵢ ~ U{1..n}      (TorchCFM: pairs drawn with replacement)
 //! Sinkhorn:      x₁ᵢ ← x₁[jᵢ],      jᵢ ~ π^ε(i, ·) / π^ε(i, ·)1         (entropic plan, partners drawn per row)
 //! ```
 //!
@@ -19,7 +20,7 @@
 //! | file | coupling |
 //! | --- | --- |
 //! | `mod.rs` | the [`Coupling`] trait, [`Independent`] |
-//! | `exact.rs` | [`ExactOt`]: the optimal permutation of the batch (exact assignment, [`crate::ot`]) |
+//! | `exact.rs` | [`ExactOt`]: the optimal permutation of the batch (exact assignment, [`crate::ot`]); [`ExactOtResampled`]: its pairs drawn with replacement, as TorchCFM does |
 //! | `sinkhorn.rs` | [`Sinkhorn`]: partners drawn from the entropic plan ([`crate::ot::sinkhorn`]) |
 
 use crate::error::Result;
@@ -29,7 +30,7 @@ use rand::RngCore;
 mod exact;
 mod sinkhorn;
 
-pub use exact::ExactOt;
+pub use exact::{ExactOt, ExactOtResampled};
 pub use sinkhorn::Sinkhorn;
 
 /// Pairs a batch of source points with a batch of target points, row by row.
@@ -42,7 +43,11 @@ pub trait Coupling {
 
     /// Reorders the rows of `x1` (and its `labels`, when given) so that row i of
     /// `x0` and row i of `x1` form a pair drawn from the coupling π(x₀, x₁).
-    fn pair(&self, x0: &Points, x1: &mut Points, labels: Option<&mut [usize]>, rng: &mut dyn RngCore) -> Result<()>;
+    ///
+    /// Most couplings leave `x0` as it is; one that draws whole pairs (i, j) from a
+    /// plan ([`ExactOtResampled`]) rewrites the rows of `x0` too.
+    fn pair(&self, x0: &mut Points, x1: &mut Points, labels: Option<&mut [usize]>, rng: &mut dyn RngCore)
+        -> Result<()>;
 }
 
 /// The independent coupling π(x₀, x₁) = p₀(x₀) p₁(x₁): independent draws are already pairs.
@@ -54,7 +59,13 @@ impl Coupling for Independent {
         "independent".into()
     }
 
-    fn pair(&self, x0: &Points, x1: &mut Points, _labels: Option<&mut [usize]>, _rng: &mut dyn RngCore) -> Result<()> {
+    fn pair(
+        &self,
+        x0: &mut Points,
+        x1: &mut Points,
+        _labels: Option<&mut [usize]>,
+        _rng: &mut dyn RngCore,
+    ) -> Result<()> {
         x0.check_same_shape(x1, "the pair (x0, x1) of a coupling")
     }
 }

@@ -53,7 +53,13 @@ impl Coupling for Sinkhorn {
         format!("Sinkhorn (ε = {})", self.settings.epsilon)
     }
 
-    fn pair(&self, x0: &Points, x1: &mut Points, labels: Option<&mut [usize]>, rng: &mut dyn RngCore) -> Result<()> {
+    fn pair(
+        &self,
+        x0: &mut Points,
+        x1: &mut Points,
+        labels: Option<&mut [usize]>,
+        rng: &mut dyn RngCore,
+    ) -> Result<()> {
         x0.check_same_shape(x1, "the pair (x0, x1) of a coupling")?;
         let plan = sinkhorn(x0, x1, &self.settings)?;
         let partners = plan.sample_partners(rng);

@@ -229,10 +229,10 @@ impl Cfm {
             ));
         }
         self.check_source(source)?;
-        let x0 = source.sample_with(n, rng)?;
+        let mut x0 = source.sample_with(n, rng)?;
         // Labels take no randomness of their own: the points are those of `sample_with`.
         let (mut x1, mut labels) = target.sample_labeled_with(n, rng)?;
-        coupling.pair(&x0, &mut x1, Some(&mut labels), rng)?;
+        coupling.pair(&mut x0, &mut x1, Some(&mut labels), rng)?;
         let labels = (target.num_classes() > 1).then_some(labels);
         self.batch_pairs(x0, x1, labels, rng)
     }

@@ -16,6 +16,7 @@
 //!           target = x₁ − (1 − σ) x₀ = (x₁ − (1 − σ) x_t) / (1 − (1 − σ) t)
 //! vpcfm:    μ_t = cos(πt/2) x₀ + sin(πt/2) x₁        s_t = σ              π = p₀ ⊗ p₁
 //!           target = (π/2)(cos(πt/2) x₁ − sin(πt/2) x₀)
+//! otcfm-resampled: as otcfm, with the plan's n pairs drawn with replacement (TorchCFM's sampler)
 //! ```
 //!
 //! **Dictionary with TorchCFM.** TorchCFM uses the same direction (x₀ the source at t = 0,
@@ -37,7 +38,7 @@
 //! takes together with [`crate::train::Trainer::method`].
 
 use super::Cfm;
-use crate::coupling::{Coupling, ExactOt, Independent, Sinkhorn};
+use crate::coupling::{Coupling, ExactOt, ExactOtResampled, Independent, Sinkhorn};
 use crate::error::{Error, Result};
 use crate::path::{Cosine, LipmanOT, PathNoise};
 
@@ -48,6 +49,9 @@ pub enum CfmMethod {
     Icfm,
     /// OT-CFM (Tong et al. 2024): pairs by exact minibatch optimal transport ([`ExactOt`]).
     OtCfm,
+    /// OT-CFM with the pairs of the exact plan drawn with replacement, as TorchCFM
+    /// does ([`ExactOtResampled`]).
+    OtCfmResampled,
     /// CFM on pairs drawn from the entropic (Sinkhorn) plan of each batch, regularisation ε ([`Sinkhorn`]).
     SinkhornCfm {
         /// The entropic regularisation, in units of squared distance.
@@ -66,7 +70,8 @@ pub enum CfmMethod {
 
 impl CfmMethod {
     /// The names [`CfmMethod::from_name`] accepts.
-    pub const NAMES: &'static [&'static str] = &["icfm", "otcfm", "sinkhorn", "sbcfm", "sbcfm-sinkhorn", "fm", "vpcfm"];
+    pub const NAMES: &'static [&'static str] =
+        &["icfm", "otcfm", "otcfm-resampled", "sinkhorn", "sbcfm", "sbcfm-sinkhorn", "fm", "vpcfm"];
 
     /// ε of `"sinkhorn"` when picked by name.
     pub const SINKHORN_EPSILON: f64 = 0.5;
@@ -77,6 +82,7 @@ impl CfmMethod {
         Ok(match name {
             "icfm" => CfmMethod::Icfm,
             "otcfm" => CfmMethod::OtCfm,
+            "otcfm-resampled" => CfmMethod::OtCfmResampled,
             "sinkhorn" => CfmMethod::SinkhornCfm { epsilon: Self::SINKHORN_EPSILON },
             "sbcfm" => CfmMethod::SbCfm,
             "sbcfm-sinkhorn" => CfmMethod::SbCfmSinkhorn,
@@ -96,6 +102,7 @@ impl CfmMethod {
         match self {
             CfmMethod::Icfm => "icfm",
             CfmMethod::OtCfm => "otcfm",
+            CfmMethod::OtCfmResampled => "otcfm-resampled",
             CfmMethod::SinkhornCfm { .. } => "sinkhorn",
             CfmMethod::SbCfm => "sbcfm",
             CfmMethod::SbCfmSinkhorn => "sbcfm-sinkhorn",
@@ -107,7 +114,9 @@ impl CfmMethod {
     /// The regression part at noise level σ: the path and its extra noise (module table).
     pub fn cfm(&self, sigma: f64) -> Result<Cfm> {
         match self {
-            CfmMethod::Icfm | CfmMethod::OtCfm | CfmMethod::SinkhornCfm { .. } => Cfm::icfm(sigma),
+            CfmMethod::Icfm | CfmMethod::OtCfm | CfmMethod::OtCfmResampled | CfmMethod::SinkhornCfm { .. } => {
+                Cfm::icfm(sigma)
+            }
             CfmMethod::SbCfm | CfmMethod::SbCfmSinkhorn => Cfm::condot().with_noise(PathNoise::Bridge(sigma)),
             CfmMethod::Fm => Cfm::new(LipmanOT::new(sigma)?),
             CfmMethod::VpCfm => Cfm::new(Cosine)?.with_sigma(sigma),
@@ -119,6 +128,7 @@ impl CfmMethod {
         Ok(match *self {
             CfmMethod::Icfm | CfmMethod::Fm | CfmMethod::VpCfm => Box::new(Independent),
             CfmMethod::OtCfm | CfmMethod::SbCfm => Box::new(ExactOt),
+            CfmMethod::OtCfmResampled => Box::new(ExactOtResampled),
             CfmMethod::SinkhornCfm { epsilon } => Box::new(Sinkhorn::new(epsilon)?),
             CfmMethod::SbCfmSinkhorn => {
                 if !(sigma.is_finite() && sigma > 0.0) {

@@ -1,7 +1,7 @@
 //! What an MLP is built with: the activation, the time embedding and the seed (saved in checkpoints).
 //!
 //! ```text
-//! act ∈ {SiLU x·σ(x), ReLU, tanh, GELU},    τ(t) = t   or   (sin 2πf_j t, cos 2πf_j t)_j,  f_j = f_max^{j/(k−1)}
+//! act ∈ {SiLU x·σ(x), ReLU, tanh, GELU, SELU λ(x⁺ + α(e^{x⁻} − 1))},    τ(t) = t   or   (sin 2πf_j t, cos 2πf_j t)_j,  f_j = f_max^{j/(k−1)}
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,9 @@ pub enum Activation {
     Tanh,
     /// GELU, tanh approximation.
     Gelu,
+    /// SELU (Klambauer et al. 2017): λx for x > 0, λα(eˣ − 1) otherwise, with
+    /// λ ≈ 1.0507 and α ≈ 1.6733 (the activation of TorchCFM's 2-D examples).
+    Selu,
 }
 
 /// How the time t ∈ [0, 1] enters the network.

@@ -66,6 +66,15 @@ fn activate<S: Shape, Dev: Device<f32>, T: Tape<f32, Dev>>(
         Activation::Relu => x.try_relu(),
         Activation::Tanh => x.try_tanh(),
         Activation::Gelu => x.try_fast_gelu(),
+        Activation::Selu => {
+            // λ x⁺ + λα (e^{min(x, 0)} − 1), with min(x, 0) = −relu(−x).
+            use dfdx::tensor_ops::{TryAdd, TrySub};
+            const LAMBDA: f32 = 1.050_700_9;
+            const ALPHA: f32 = 1.673_263_2;
+            let neg = x.with_empty_tape().try_negate()?.try_relu()?.try_negate()?;
+            let neg = neg.try_exp()?.try_sub(1.0)?.try_mul(LAMBDA * ALPHA)?;
+            x.try_relu()?.try_mul(LAMBDA)?.try_add(neg)
+        }
     }
 }
 

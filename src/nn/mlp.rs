@@ -153,6 +153,31 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
         Ok((value, named?))
     }
 
+    /// Rescales the first layer so that W_x, b₁ and W_t are uniform on ±1/√(D + TF): PyTorch's
+    /// `nn.Linear` initialisation of one layer on the concatenation [x, τ(t)].
+    ///
+    /// ```text
+    /// dfdx draws W_x, b₁ ~ U(±1/√D) and W_t ~ U(±1/√TF) (two layers, two fan-ins);
+    /// W_x, b₁ ← √(D/(D+TF)) · (W_x, b₁),   W_t ← √(TF/(D+TF)) · W_t   ⇒   all ~ U(±1/√(D+TF))
+    /// ```
+    ///
+    /// The other layers already match PyTorch (U(±1/√fan_in) for weights and biases). Meant for
+    /// a fresh model: the optimiser's state is reset.
+    pub fn pytorch_first_layer_init(&mut self) -> Result<()> {
+        use dfdx::tensor_ops::TryMul;
+        self.sync_ids()?;
+        let fan_in = (D + TF) as f32;
+        let (sx, st) = ((D as f32 / fan_in).sqrt(), (TF as f32 / fan_in).sqrt());
+        self.net.x_in.weight = self.net.x_in.weight.clone().try_mul(sx).map_err(dev_err)?;
+        self.net.x_in.bias = self.net.x_in.bias.clone().try_mul(sx).map_err(dev_err)?;
+        self.net.t_in.weight = self.net.t_in.weight.clone().try_mul(st).map_err(dev_err)?;
+        self.frozen = OnceLock::new();
+        self.opt = None;
+        self.grads = None;
+        self.id_watermark = self.probe_id()?;
+        Ok(())
+    }
+
     /// A conditional model v_θ(x, t | y) with `classes` classes K ≥ 1: the layers of
     /// [`Mlp::new`] (the same initial weights for the same seed) plus a learned vector `E[y]`
     /// for each class and for the null label ∅, added to the first layer's pre-activation.

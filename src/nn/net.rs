@@ -34,6 +34,7 @@ trait NetModel: TrainableModel + ConditionalDivergence {
     fn moved(&self, device: Device) -> Result<Box<dyn NetModel>>;
     fn parameters(&self) -> Result<Vec<NamedTensor>>;
     fn gradients(&mut self, batch: &Batch) -> Result<(f64, Vec<NamedTensor>)>;
+    fn pytorch_first_layer_init(&mut self) -> Result<()>;
 }
 
 impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> NetModel for Mlp<D, H, TF, Dev> {
@@ -63,6 +64,9 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> NetModel
     }
     fn gradients(&mut self, batch: &Batch) -> Result<(f64, Vec<NamedTensor>)> {
         Mlp::gradients(self, regression(batch)?)
+    }
+    fn pytorch_first_layer_init(&mut self) -> Result<()> {
+        Mlp::pytorch_first_layer_init(self)
     }
 }
 
@@ -241,6 +245,12 @@ impl Net {
     /// One optimiser step on `batch`; returns the loss before the update.
     pub fn train_step(&mut self, batch: &Batch, opt: &OptimizerConfig) -> Result<f64> {
         self.inner.train_step(batch, opt)
+    }
+
+    /// Rescales the first layer to PyTorch's `nn.Linear` initialisation on [x, τ(t)]
+    /// (see [`Mlp::pytorch_first_layer_init`]).
+    pub fn pytorch_first_layer_init(&mut self) -> Result<()> {
+        self.inner.pytorch_first_layer_init()
     }
 
     /// Forgets the optimiser's state (moments), e.g. before training with new settings.
