@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Compares one cell's runs of ours and of TorchCFM across seeds: median, interquartile range and a
+two-sided Mann-Whitney U test for W2 and for NPE.
+
+    python3 scripts/compare_seeds.py TASK METHOD [SEEDS]
+
+Reads every row of (TASK, METHOD) in results/benchmark_2d.tsv and results/extra_seeds/TASK_METHOD_ours.tsv
+(ours) and in results/torchcfm_2d.tsv and results/extra_seeds/TASK_METHOD_torchcfm.tsv (TorchCFM); SEEDS
+(e.g. 0-19) restricts both sides to those seeds. Ours rows with extra flags (e.g. 'otcfm --init pytorch')
+are not the method and are skipped. The p-value is exact (the null distribution of U by counting,
+all orderings equally likely) when there are no ties, else the normal approximation with the tie
+correction. No dependencies beyond the standard library.
+"""
+import math, os, statistics, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def rows(path, task, method):
+    out = {}
+    if not os.path.exists(path):
+        return out
+    header = None
+    for line in open(path):
+        if line.startswith("#") or not line.strip():
+            continue
+        f = line.rstrip("\n").split("\t")
+        if header is None:
+            header = f
+            continue
+        r = dict(zip(header, f))
+        if r["task"] == task and r["method"] == method and r["seed"].isdigit() and r["npe"] not in ("", "-"):
+            out[int(r["seed"])] = (float(r["w2"]), float(r["npe"]))  # a later row of a seed replaces an earlier
+    return out
+
+
+def quartiles(v):
+    q = statistics.quantiles(v, n=4, method="inclusive")
+    return q[0], statistics.median(v), q[2]
+
+
+def u_counts(m, n):
+    """Number of orderings of m x's and n y's with each value of U = #(x_i > y_j), by recursion on the largest."""
+    f = [[[0] * (m * n + 1) for _ in range(n + 1)] for _ in range(m + 1)]
+    for i in range(m + 1):
+        for j in range(n + 1):
+            if i == 0 or j == 0:
+                f[i][j][0] = 1
+                continue
+            for u in range(i * j + 1):
+                # The largest value is an x (beats all j y's) or a y (adds nothing).
+                f[i][j][u] = (f[i - 1][j][u - j] if u >= j else 0) + f[i][j - 1][u]
+    return f[m][n]
+
+
+def mann_whitney(x, y):
+    m, n = len(x), len(y)
+    u = sum((a > b) + 0.5 * (a == b) for a in x for b in y)
+    ties = len(set(x + y)) < m + n
+    if not ties and m * n <= 2500:
+        counts = u_counts(m, n)
+        total = sum(counts)
+        lo = sum(c for k, c in enumerate(counts) if k <= min(u, m * n - u))
+        return u, min(1.0, 2 * lo / total), "exact"
+    allv = sorted(x + y)
+    tie = sum(allv.count(v) ** 3 - allv.count(v) for v in set(allv))
+    sd = math.sqrt(m * n / 12 * ((m + n + 1) - tie / ((m + n) * (m + n - 1))))
+    z = (abs(u - m * n / 2) - 0.5) / sd
+    return u, math.erfc(z / math.sqrt(2)), "normal"
+
+
+def main():
+    task, method = sys.argv[1], sys.argv[2]
+    seeds = None
+    if len(sys.argv) > 3:
+        a, b = sys.argv[3].split("-")
+        seeds = set(range(int(a), int(b) + 1))
+    ours = rows(os.path.join(ROOT, "results/benchmark_2d.tsv"), task, method)
+    ours.update(rows(os.path.join(ROOT, f"results/extra_seeds/{task}_{method}_ours.tsv"), task, method))
+    theirs = rows(os.path.join(ROOT, "results/torchcfm_2d.tsv"), task, method)
+    theirs.update(rows(os.path.join(ROOT, f"results/extra_seeds/{task}_{method}_torchcfm.tsv"), task, method))
+    if seeds is not None:
+        ours = {s: v for s, v in ours.items() if s in seeds}
+        theirs = {s: v for s, v in theirs.items() if s in seeds}
+    print(f"{task} {method}: ours seeds {sorted(ours)}, torchcfm seeds {sorted(theirs)}")
+    for k, name in [(0, "w2"), (1, "npe")]:
+        x = [v[k] for v in ours.values()]
+        y = [v[k] for v in theirs.values()]
+        if len(x) < 2 or len(y) < 2:
+            print(f"{name}: too few runs")
+            continue
+        (q1, med, q3), (r1, rmed, r3) = quartiles(x), quartiles(y)
+        u, p, how = mann_whitney(x, y)
+        print(f"{name}: ours median {med:.4f} IQR [{q1:.4f}, {q3:.4f}] (n {len(x)})  torchcfm median {rmed:.4f} "
+              f"IQR [{r1:.4f}, {r3:.4f}] (n {len(y)})  U {u:g}  p {p:.3g} ({how}, two-sided)")
+        print(f"{name}_ratio_of_medians: {med / rmed:.3f}")
+        print(f"{name}_p: {p:.4f}")
+
+
+if __name__ == "__main__":
+    main()
