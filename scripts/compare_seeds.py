@@ -2,12 +2,13 @@
 """Compares one cell's runs of ours and of TorchCFM across seeds: median, interquartile range and a
 two-sided Mann-Whitney U test for W2 and for NPE.
 
-    python3 scripts/compare_seeds.py TASK METHOD [SEEDS]
+    python3 scripts/compare_seeds.py TASK METHOD [SEEDS] [--ours-tag TAG]
 
 Reads every row of (TASK, METHOD) in results/benchmark_2d.tsv and results/extra_seeds/TASK_METHOD_ours.tsv
 (ours) and in results/torchcfm_2d.tsv and results/extra_seeds/TASK_METHOD_torchcfm.tsv (TorchCFM); SEEDS
 (e.g. 0-19) restricts both sides to those seeds. Ours rows with extra flags (e.g. 'otcfm --init pytorch')
-are not the method and are skipped. The p-value is exact (the null distribution of U by counting,
+are not the method and are skipped. --ours-tag TAG takes ours from results/extra_seeds/TASK_METHOD_ours-TAG.tsv
+alone instead (a variant with flags, e.g. TorchCFM's network in our code), whatever its method column says. The p-value is exact (the null distribution of U by counting,
 all orderings equally likely) when there are no ties, else the normal approximation with the tie
 correction. No dependencies beyond the standard library.
 """
@@ -16,7 +17,7 @@ import math, os, statistics, sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def rows(path, task, method):
+def rows(path, task, method, any_flags=False):
     out = {}
     if not os.path.exists(path):
         return out
@@ -29,7 +30,8 @@ def rows(path, task, method):
             header = f
             continue
         r = dict(zip(header, f))
-        if r["task"] == task and r["method"] == method and r["seed"].isdigit() and r["npe"] not in ("", "-"):
+        same = r["method"] == method or (any_flags and r["method"].split(" ")[0] == method)
+        if r["task"] == task and same and r["seed"].isdigit() and r["npe"] not in ("", "-"):
             out[int(r["seed"])] = (float(r["w2"]), float(r["npe"]))  # a later row of a seed replaces an earlier
     return out
 
@@ -70,19 +72,28 @@ def mann_whitney(x, y):
 
 
 def main():
-    task, method = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    tag = None
+    if "--ours-tag" in args:
+        i = args.index("--ours-tag")
+        tag = args[i + 1]
+        del args[i:i + 2]
+    task, method = args[0], args[1]
     seeds = None
-    if len(sys.argv) > 3:
-        a, b = sys.argv[3].split("-")
+    if len(args) > 2:
+        a, b = args[2].split("-")
         seeds = set(range(int(a), int(b) + 1))
-    ours = rows(os.path.join(ROOT, "results/benchmark_2d.tsv"), task, method)
-    ours.update(rows(os.path.join(ROOT, f"results/extra_seeds/{task}_{method}_ours.tsv"), task, method))
+    if tag:
+        ours = rows(os.path.join(ROOT, f"results/extra_seeds/{task}_{method}_ours-{tag}.tsv"), task, method, True)
+    else:
+        ours = rows(os.path.join(ROOT, "results/benchmark_2d.tsv"), task, method)
+        ours.update(rows(os.path.join(ROOT, f"results/extra_seeds/{task}_{method}_ours.tsv"), task, method))
     theirs = rows(os.path.join(ROOT, "results/torchcfm_2d.tsv"), task, method)
     theirs.update(rows(os.path.join(ROOT, f"results/extra_seeds/{task}_{method}_torchcfm.tsv"), task, method))
     if seeds is not None:
         ours = {s: v for s, v in ours.items() if s in seeds}
         theirs = {s: v for s, v in theirs.items() if s in seeds}
-    print(f"{task} {method}: ours seeds {sorted(ours)}, torchcfm seeds {sorted(theirs)}")
+    print(f"{task} {method}{' ours-' + tag if tag else ''}: ours seeds {sorted(ours)}, torchcfm seeds {sorted(theirs)}")
     for k, name in [(0, "w2"), (1, "npe")]:
         x = [v[k] for v in ours.values()]
         y = [v[k] for v in theirs.values()]
