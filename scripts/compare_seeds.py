@@ -106,6 +106,21 @@ def main():
               f"IQR [{r1:.4f}, {r3:.4f}] (n {len(y)})  U {u:g}  p {p:.3g} ({how}, two-sided)")
         print(f"{name}_ratio_of_medians: {med / rmed:.3f}")
         print(f"{name}_p: {p:.4f}")
+    # NPE at equal W2: one least-squares line NPE = a + b W2 through both sides' runs, then the
+    # two sides' residuals compared (does one library reach a lower NPE than the other at the same fit?).
+    pts = [(v[0], v[1], 0) for v in ours.values()] + [(v[0], v[1], 1) for v in theirs.values()]
+    if len(ours) >= 3 and len(theirs) >= 3:
+        mx = sum(p[0] for p in pts) / len(pts)
+        my = sum(p[1] for p in pts) / len(pts)
+        b = sum((p[0] - mx) * (p[1] - my) for p in pts) / sum((p[0] - mx) ** 2 for p in pts)
+        a = my - b * mx
+        r = sum((p[0] - mx) * (p[1] - my) for p in pts) / math.sqrt(
+            sum((p[0] - mx) ** 2 for p in pts) * sum((p[1] - my) ** 2 for p in pts))
+        res = [[p[1] - a - b * p[0] for p in pts if p[2] == side] for side in (0, 1)]
+        u, p, how = mann_whitney(res[0], res[1])
+        print(f"npe at equal w2: pooled line npe = {a:.3f} + {b:.3f} w2 (Pearson r {r:.2f}); median residual ours "
+              f"{statistics.median(res[0]):+.4f}, torchcfm {statistics.median(res[1]):+.4f}; U {u:g}  p {p:.3g} ({how})")
+        print(f"npe_residual_p: {p:.4f}")
 
 
 if __name__ == "__main__":
