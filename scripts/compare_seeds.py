@@ -30,6 +30,7 @@ def rows(path, task, method, any_flags=False):
             header = f
             continue
         r = dict(zip(header, f))
+        r["task"] = "gaussians" if r["task"] == "8gaussians" else r["task"]  # ours name it 8gaussians
         same = r["method"] == method or (any_flags and r["method"].split(" ")[0] == method)
         if r["task"] == task and same and r["seed"].isdigit() and r["npe"] not in ("", "-"):
             out[int(r["seed"])] = (float(r["w2"]), float(r["npe"]))  # a later row of a seed replaces an earlier
@@ -78,7 +79,7 @@ def main():
         i = args.index("--ours-tag")
         tag = args[i + 1]
         del args[i:i + 2]
-    task, method = args[0], args[1]
+    task, method = args[0].replace("8gaussians", "gaussians") if args[0] == "8gaussians" else args[0], args[1]
     seeds = None
     if len(args) > 2:
         a, b = args[2].split("-")
@@ -87,7 +88,8 @@ def main():
         ours = rows(os.path.join(ROOT, f"results/extra_seeds/{task}_{method}_ours-{tag}.tsv"), task, method, True)
     else:
         ours = rows(os.path.join(ROOT, "results/benchmark_2d.tsv"), task, method)
-        ours.update(rows(os.path.join(ROOT, f"results/extra_seeds/{task}_{method}_ours.tsv"), task, method))
+        for name in {task, "8gaussians" if task == "gaussians" else task}:
+            ours.update(rows(os.path.join(ROOT, f"results/extra_seeds/{name}_{method}_ours.tsv"), task, method))
     theirs = rows(os.path.join(ROOT, "results/torchcfm_2d.tsv"), task, method)
     theirs.update(rows(os.path.join(ROOT, f"results/extra_seeds/{task}_{method}_torchcfm.tsv"), task, method))
     if seeds is not None:
