@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example benchmark_2d -- --task <8gaussians|moons|moons-8gaussians|scurve> \
 //!     --method <icfm|otcfm|otcfm-resampled|sbcfm|fm|vpcfm|sbcfm-sinkhorn|sinkhorn> [--seed N] [--steps N] \
-//!     [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw] [--init dfdx|pytorch]
+//!     [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw] [--init dfdx|pytorch] [--dump FILE]
 //! ```
 //!
 //! Protocol (mirrors `shared/bench/torchcfm_2d.py`): an MLP with three hidden layers of
@@ -24,8 +24,11 @@
 //! `sinkhorn` (CFM on the entropic plan, ε = 0.5). `--optimizer adamw` trains with AdamW
 //! and decoupled weight decay 10⁻⁵, the yardstick's optimiser; `--activation selu` is its
 //! activation; `--init pytorch` rescales the first layer to PyTorch's `nn.Linear`
-//! initialisation on [x, t] (`Net::pytorch_first_layer_init`). The last three lines are
-//! `w2_floor: X`, `w2: Y` and `npe: Z`.
+//! initialisation on [x, t] (`Net::pytorch_first_layer_init`). `--dump FILE` writes the
+//! evaluation's points as TSV rows `kind, i, x, y`: the 21 states `state0` … `state20` of the
+//! Euler paths and the three target samples `ref`, `ref2`, `ref3`, so that
+//! `scripts/crosscheck_2d.py` can recompute the metrics with the yardstick's own code. The last
+//! three lines are `w2_floor: X`, `w2: Y` and `npe: Z`.
 
 mod common;
 
@@ -44,6 +47,7 @@ struct Args {
     activation: Activation,
     optimizer: OptimizerKind,
     torch_init: bool,
+    dump: Option<String>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -55,6 +59,7 @@ fn parse() -> Result<Args, String> {
         activation: Activation::Silu,
         optimizer: OptimizerKind::Adam,
         torch_init: false,
+        dump: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -88,11 +93,12 @@ fn parse() -> Result<Args, String> {
                     other => return Err(format!("--init: '{other}': use dfdx or pytorch")),
                 }
             }
+            "--dump" => a.dump = Some(v()?),
             "-h" | "--help" => {
                 return Err("usage: benchmark_2d --task <8gaussians|moons|moons-8gaussians|scurve> \
                      --method <icfm|otcfm|otcfm-resampled|sbcfm|fm|vpcfm|sbcfm-sinkhorn|sinkhorn> \
                  [--seed N] [--steps N] [--activation silu|relu|tanh|gelu|selu] [--optimizer adam|adamw] \
-                 [--init dfdx|pytorch]"
+                 [--init dfdx|pytorch] [--dump FILE]"
                     .into())
             }
             other => return Err(format!("unknown argument '{other}' (try --help)")),
@@ -159,8 +165,27 @@ fn run(a: &Args) -> flowmatch::Result<()> {
     let floor = w2(&reference2, &reference)?;
     let dist = w2(generated, &reference)?;
     let npe = normalized_path_energy(states, &paths.times, &reference3)?;
+    if let Some(path) = &a.dump {
+        let states = states.iter().enumerate().map(|(k, p)| (format!("state{k}"), p));
+        let refs = [("ref", &reference), ("ref2", &reference2), ("ref3", &reference3)];
+        dump(path, states.chain(refs.into_iter().map(|(k, p)| (k.to_string(), p))))?;
+    }
     println!("w2_floor: {floor:.4}");
     println!("w2: {dist:.4}");
     println!("npe: {npe:.4}");
     Ok(())
+}
+
+/// Writes labelled point sets as TSV rows `kind, i, x, y` (a temporary file, then a rename).
+fn dump<'p>(path: &str, sets: impl Iterator<Item = (String, &'p flowmatch::points::Points)>) -> flowmatch::Result<()> {
+    use std::fmt::Write as _;
+    let mut text = String::from("kind\ti\tx\ty\n");
+    for (kind, points) in sets {
+        for (i, row) in points.rows().enumerate() {
+            let _ = writeln!(text, "{kind}\t{i}\t{}\t{}", row[0], row[1]);
+        }
+    }
+    let tmp = format!("{path}.tmp");
+    std::fs::write(&tmp, text).map_err(|e| flowmatch::Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| flowmatch::Error::io(path, e))
 }
