@@ -19,17 +19,21 @@
 //! test digits in the classifier's features (the train–test distance is printed as its floor).
 //! Then 1 000 digits at `--w` with 20 midpoint steps, timed. Last lines are `key: value`; the last
 //! three are `classifier_test_accuracy`, `class_accuracy` and `frechet` at `--w` and `--nfe`.
+//!
+//! `--bench-train N` only times N training steps of a fresh U-Net (after two warm-up steps), for the
+//! yardstick `benches/unet_torch.py`; its last line is `train_steps_per_s`.
 
 mod common;
 
 use flowmatch::data::Digits;
 use flowmatch::nn::{DigitClassifier, DigitScore, TrainableModel, UNet, UNetConfig};
-use flowmatch::train::Trainer;
+use flowmatch::train::{Progress, Trainer};
 
 const WS: [f64; 7] = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0];
 const NFES: [usize; 5] = [4, 8, 16, 40, 80];
 const USAGE: &str = "usage: digits [--checkpoint PATH] [--w W] [--nfe N] [--samples N] [--seed S] \
-                     [--train [--steps N] [--channels C] [--batch B] [--lr LR] [--save PATH]] [--no-sweep]";
+                     [--train [--steps N] [--channels C] [--batch B] [--lr LR] [--save PATH]] [--no-sweep] \
+                     [--bench-train N [--channels C] [--batch B]]";
 
 struct Args {
     checkpoint: Option<String>,
@@ -44,6 +48,7 @@ struct Args {
     lr: f64,
     save: Option<String>,
     sweep: bool,
+    bench_train: Option<usize>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -60,6 +65,7 @@ fn parse() -> Result<Args, String> {
         lr: 1e-3,
         save: None,
         sweep: true,
+        bench_train: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -83,6 +89,7 @@ fn parse() -> Result<Args, String> {
             "--lr" => a.lr = num(&k, v()?)?,
             "--save" => a.save = Some(v()?),
             "--no-sweep" => a.sweep = false,
+            "--bench-train" => a.bench_train = Some(num(&k, v()?)?),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument '{other}' ({USAGE})")),
         }
@@ -160,7 +167,40 @@ fn header(first: &str) {
     println!("| ---: | ---: | ----: | -------------: | ------: | ------: |");
 }
 
+/// The speed yardstick: two warm-up steps, then N timed training steps of a fresh U-Net (data
+/// draws included), as `benches/unet_torch.py` times PyTorch's.
+fn bench_train(a: &Args, n: usize) -> flowmatch::Result<()> {
+    let mut net = UNet::new(UNetConfig { channels: a.channels, seed: a.seed, ..Default::default() })?;
+    let trainer = |steps| {
+        Trainer::new(Digits::train().expect("the digits are compiled in"))
+            .label_dropout(0.2)
+            .steps(steps)
+            .batch_size(a.batch)
+            .lr(a.lr)
+            .seed(a.seed)
+            .progress(Progress::Off)
+    };
+    trainer(2).train(&mut net)?;
+    let t0 = std::time::Instant::now();
+    let report = trainer(n).train(&mut net)?;
+    let seconds = t0.elapsed().as_secs_f64();
+    println!(
+        "UNet C={}: {} parameters; batch {}, {} steps in {seconds:.2}s, last loss {:.4}",
+        a.channels,
+        net.num_params(),
+        a.batch,
+        report.steps(),
+        report.final_loss(1)
+    );
+    println!("train_seconds: {seconds:.3}");
+    println!("train_steps_per_s: {:.2}", n as f64 / seconds);
+    Ok(())
+}
+
 fn run(a: &Args) -> flowmatch::Result<()> {
+    if let Some(n) = a.bench_train {
+        return bench_train(a, n);
+    }
     let net = model(a)?;
     let clf = DigitClassifier::shipped()?;
     let (train, test) = (Digits::train()?, Digits::test()?);
