@@ -20,9 +20,10 @@
 //! not generic, so notebook cells (compiled at opt-level 0) call the library's compiled code.
 //! The CPU only.
 
-use super::checkpoint::{self, CheckpointMeta, NamedTensor, FORMAT_VERSION};
+use super::checkpoint::{self, CheckpointMeta, FORMAT_VERSION};
 use super::conv::{conv2d, ConvShape};
 use super::optim::{AdamState, OptimizerConfig};
+use super::pool;
 use super::TrainableModel;
 use crate::error::{Error, Result};
 use crate::field::{check_labels, Model, Time, VectorField, NULL_LABEL};
@@ -36,7 +37,10 @@ use std::collections::HashMap;
 /// The model name a U-Net checkpoint records.
 const MODEL_NAME: &str = "UNet";
 
-/// Rows per forward pass when evaluating without a tape (keeps the im2col buffers small).
+/// Where the shipped digits U-Net lies in the repository.
+pub const SHIPPED_UNET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/checkpoints/digits/unet.safetensors");
+
+/// Most rows per forward pass when evaluating without a tape (keeps the im2col buffers small).
 const EVAL_CHUNK: usize = 256;
 
 /// What a [`UNet`] is built with.
@@ -390,22 +394,23 @@ impl UNet {
         self.conv(silu(u1), l.conv_out)
     }
 
-    /// The velocity of every row without a tape, in chunks of [`EVAL_CHUNK`] rows.
+    /// The velocity of every row without a tape: the rows are cut into at most [`EVAL_CHUNK`]
+    /// per chunk, at least one chunk per thread, and the chunks' forward passes run on the threads
+    /// of the pool (each whole pass on one thread, its convolutions included).
     fn eval(&self, x: &Points, t: &[f64], labels: Option<&[usize]>) -> Result<Points> {
         let code = self.one_hot(labels, x.len())?;
-        let d = self.config.dim();
+        let (n, d) = (x.len(), self.config.dim());
         let k1 = self.config.classes.map_or(0, |k| k + 1);
-        let dev = Cpu::default();
-        let mut out = Vec::with_capacity(x.len() * d);
-        for start in (0..x.len()).step_by(EVAL_CHUNK) {
-            let end = (start + EVAL_CHUNK).min(x.len());
+        let chunk = n.div_ceil(pool::threads()).clamp(1, EVAL_CHUNK);
+        let mut parts: Vec<(usize, Vec<f32>)> = (0..n).step_by(chunk).map(|s| (s, Vec::new())).collect();
+        pool::for_each_mut(&mut parts, |_, (start, out)| {
+            let (start, end) = (*start, (*start + chunk).min(n));
             let xs: Vec<f32> = x.as_slice()[start * d..end * d].iter().map(|&v| v as f32).collect();
-            let xs = dev.tensor_from_vec(xs, (end - start, d));
+            let xs = Cpu::default().tensor_from_vec(xs, (end - start, d));
             let c = code.as_ref().map(|c| c[start * k1..end * k1].to_vec());
-            let v = self.forward(xs, self.time_features(&t[start..end]), c);
-            out.extend(v.as_vec().into_iter().map(|v| v as f64));
-        }
-        Points::new(x.len(), d, out)
+            *out = self.forward(xs, self.time_features(&t[start..end]), c).as_vec();
+        });
+        Points::new(n, d, parts.into_iter().flat_map(|(_, v)| v).map(|v| v as f64).collect())
     }
 
     /// The loss 1/(n S²) Σ ‖v_θ(x_t, t | y) − target‖² on a regression batch, with its gradients when `backward`.
@@ -441,13 +446,7 @@ impl UNet {
             training,
             steps: self.steps,
         };
-        let tensors: Vec<NamedTensor> = self
-            .names
-            .iter()
-            .zip(&self.params)
-            .map(|(n, p)| (n.clone(), vec![p.shape().0, p.shape().1], p.as_vec()))
-            .collect();
-        checkpoint::save_tensors(tensors, &meta, path)
+        checkpoint::save_named(&self.names, &self.params, &meta, path)
     }
 
     /// A U-Net with the configuration and weights saved in `path` by [`UNet::save`].
@@ -456,36 +455,33 @@ impl UNet {
     /// format version or model, or one whose tensors do not match its configuration.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<UNet> {
         let path = path.as_ref();
-        let (meta, mut tensors) = checkpoint::load_tensors(path)?;
-        let bad = |reason: String| Error::Checkpoint { path: path.display().to_string(), reason };
-        if meta.model != MODEL_NAME {
-            return Err(bad(format!(
-                "it holds a {}, not a {MODEL_NAME}; load it with the type that saved it",
-                meta.model
-            )));
-        }
-        let config: UNetConfig = serde_json::from_value(meta.model_config.clone())
-            .map_err(|e| bad(format!("its U-Net configuration is not valid ({e})")))?;
-        let mut net = UNet::new(config).map_err(|e| bad(format!("its configuration makes no U-Net: {e}")))?;
-        for (name, p) in net.names.iter().zip(net.params.iter_mut()) {
-            let want = vec![p.shape().0, p.shape().1];
-            let (shape, values) = tensors
-                .remove(name)
-                .ok_or_else(|| bad(format!("it has no tensor '{name}', which this U-Net needs")))?;
-            if shape != want {
-                return Err(bad(format!(
-                    "its tensor '{name}' has shape {shape:?}, but the U-Net its configuration describes needs {want:?}"
-                )));
-            }
-            p.copy_from(&values);
-        }
-        if let Some(extra) = tensors.keys().next() {
-            return Err(bad(format!(
-                "it has a tensor '{extra}' that this U-Net does not have; it was saved from another model"
-            )));
-        }
+        let (meta, tensors) = checkpoint::load_tensors(path)?;
+        let config: UNetConfig = checkpoint::model_config(path, &meta, MODEL_NAME)?;
+        let mut net = UNet::new(config).map_err(|e| Error::Checkpoint {
+            path: path.display().to_string(),
+            reason: format!("its configuration makes no U-Net: {e}"),
+        })?;
+        checkpoint::fill_named(path, "U-Net", &net.names, &mut net.params, tensors)?;
         net.steps = meta.steps;
         Ok(net)
+    }
+
+    /// The U-Net shipped in the repository (`checkpoints/digits/unet.safetensors`): trained on the
+    /// digits' training split, conditional on the 10 digits with ∅ (label dropout), ready to sample.
+    ///
+    /// Errors: [`Error::Io`] when the file is missing (remake it with the command in
+    /// `checkpoints/digits/README.md`), [`Error::Checkpoint`] when it cannot be used.
+    pub fn shipped() -> Result<UNet> {
+        UNet::load(SHIPPED_UNET)
+    }
+
+    /// Guided samples of digits: x₀ ~ N(0, I) (seeded), then the guided velocity
+    /// ṽ = (1 − w) v(x, t | ∅) + w v(x, t | y) integrated from t = 0 to 1 in `steps` midpoint
+    /// steps (2 `steps` evaluations of ṽ), towards `labels[i]` for row i. Rows are S² pixels.
+    ///
+    /// Errors: those of [`crate::guidance::sample`] (labels out of range, a model without classes, steps = 0).
+    pub fn sample(&self, labels: &[usize], w: f64, steps: usize, seed: u64) -> Result<Points> {
+        crate::guidance::sample(self, labels.to_vec(), w, steps, crate::solver::Method::Midpoint, seed)
     }
 }
 
