@@ -1,51 +1,72 @@
-//! A small U-Net trained on the 8 × 8 handwritten digits, then sampled with classifier-free guidance.
+//! Guided digits from the U-Net, judged by the digit classifier: class accuracy and Fréchet distance
+//! against w and against NFE.
 //!
 //! ```text
-//! cargo run --release --example digits -- [--steps N] [--seed S] [--batch B] [--lr LR]
-//!                                         [--channels C] [--save PATH] [--per-class M] [--nfe N]
+//! cargo run --release --example digits -- [--checkpoint PATH] [--w W] [--nfe N] [--samples N] [--seed S]
+//!     [--train [--steps N] [--channels C] [--batch B] [--lr LR] [--save PATH]] [--no-sweep]
 //! ```
 //!
-//! Data: the training split of `Digits` (1 442 images, pixels in [−1, 1]). Model: `UNet` with
-//! `UNetConfig { channels: C, seed: S, ..Default::default() }` (C = 32: 8 × 8 × C and 4 × 4 × 2C,
-//! embedding 64, 10 classes and ∅). CFM on the CondOT path from N(0, I), label dropout
-//! p_uncond = 0.2, Adam, batch B (128), lr 1e-3 by default, N steps (3000) with a progress line.
-//! `--save PATH` writes the checkpoint (safetensors, with the training settings).
+//! By default it samples from the shipped `checkpoints/digits/unet.safetensors` (`UNet::shipped`);
+//! `--checkpoint PATH` takes another, and `--train` trains a fresh `UNet` instead (CFM on the CondOT
+//! path, label dropout 0.2, Adam; `--steps` 1500, `--channels` 16, `--batch` 128, `--lr` 1e-3, with a
+//! progress line; `--save PATH` writes it). The judge is the shipped `DigitClassifier`.
 //!
-//! Then, on the held-out test split: the CFM loss (one batch of 1 000, seed 0), a 5-NN classifier
-//! on the training images (its test accuracy, a yardstick for the measure below), and for
-//! w ∈ {0, 1, 2, 3} M samples per class (100), N (20) midpoint steps: the share whose 5-NN class is
-//! the class asked for, W2 to as many training images of that class, and the spread ratio.
-//! This k-NN share stands in for the class accuracy of the issue (a trained classifier comes later).
-//! Last lines: `key: value`, e.g. `train_seconds`, `test_loss`, `knn_test_accuracy`,
-//! `sample_1000_seconds` (1 000 guided digits, w = 2), and `knn_class_accuracy_wW` for each w.
+//! NFE counts evaluations of the guided velocity ṽ = (1 − w) v(x, t | ∅) + w v(x, t | y): midpoint
+//! steps take two each, so NFE is even (40 = 20 steps; each ṽ is two passes of the U-Net).
+//! `--samples N` guided digits (N/10 per class) per setting, sampled from the same seeded noise:
+//! one table against w (at `--nfe`), one against NFE (at `--w`), each row the class accuracy (the
+//! share the classifier assigns to the digit asked for) and the Fréchet distance to the 355 real
+//! test digits in the classifier's features (the train–test distance is printed as its floor).
+//! Then 1 000 digits at `--w` with 20 midpoint steps, timed. Last lines are `key: value`; the last
+//! three are `classifier_test_accuracy`, `class_accuracy` and `frechet` at `--w` and `--nfe`.
+//!
+//! `--bench-train N` only times N training steps of a fresh U-Net (after two warm-up steps), for the
+//! yardstick `benches/unet_torch.py`; its last line is `train_steps_per_s`.
 
 mod common;
 
 use flowmatch::data::Digits;
-use flowmatch::guidance::{balanced_labels, sample, sweep, SweepSettings};
-use flowmatch::metrics::{accuracy, knn_classify};
-use flowmatch::nn::{TrainableModel, UNet, UNetConfig};
-use flowmatch::solver::Method;
-use flowmatch::train::Trainer;
-use rand::SeedableRng;
+use flowmatch::nn::{DigitClassifier, DigitScore, TrainableModel, UNet, UNetConfig};
+use flowmatch::train::{Progress, Trainer};
 
-const WS: [f64; 4] = [0.0, 1.0, 2.0, 3.0];
-const USAGE: &str = "usage: digits [--steps N] [--seed S] [--batch B] [--lr LR] [--channels C] [--save PATH] \
-                     [--per-class M] [--nfe N]";
+const WS: [f64; 7] = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0];
+const NFES: [usize; 5] = [4, 8, 16, 40, 80];
+const USAGE: &str = "usage: digits [--checkpoint PATH] [--w W] [--nfe N] [--samples N] [--seed S] \
+                     [--train [--steps N] [--channels C] [--batch B] [--lr LR] [--save PATH]] [--no-sweep] \
+                     [--bench-train N [--channels C] [--batch B]]";
 
 struct Args {
-    steps: usize,
+    checkpoint: Option<String>,
+    w: f64,
+    nfe: usize,
+    samples: usize,
     seed: u64,
+    train: bool,
+    steps: usize,
+    channels: usize,
     batch: usize,
     lr: f64,
-    channels: usize,
     save: Option<String>,
-    per_class: usize,
-    nfe: usize,
+    sweep: bool,
+    bench_train: Option<usize>,
 }
 
 fn parse() -> Result<Args, String> {
-    let mut a = Args { steps: 3000, seed: 0, batch: 128, lr: 1e-3, channels: 32, save: None, per_class: 100, nfe: 20 };
+    let mut a = Args {
+        checkpoint: None,
+        w: 2.0,
+        nfe: 40,
+        samples: 1000,
+        seed: 0,
+        train: false,
+        steps: 1500,
+        channels: 16,
+        batch: 128,
+        lr: 1e-3,
+        save: None,
+        sweep: true,
+        bench_train: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().ok_or(format!("{k} needs a value"));
@@ -56,17 +77,31 @@ fn parse() -> Result<Args, String> {
             v.parse().map_err(|e| format!("{k}: {e}"))
         }
         match k.as_str() {
-            "--steps" => a.steps = num(&k, v()?)?,
+            "--checkpoint" => a.checkpoint = Some(v()?),
+            "--w" => a.w = num(&k, v()?)?,
+            "--nfe" => a.nfe = num(&k, v()?)?,
+            "--samples" => a.samples = num(&k, v()?)?,
             "--seed" => a.seed = num(&k, v()?)?,
+            "--train" => a.train = true,
+            "--steps" => a.steps = num(&k, v()?)?,
+            "--channels" => a.channels = num(&k, v()?)?,
             "--batch" => a.batch = num(&k, v()?)?,
             "--lr" => a.lr = num(&k, v()?)?,
-            "--channels" => a.channels = num(&k, v()?)?,
             "--save" => a.save = Some(v()?),
-            "--per-class" => a.per_class = num(&k, v()?)?,
-            "--nfe" => a.nfe = num(&k, v()?)?,
+            "--no-sweep" => a.sweep = false,
+            "--bench-train" => a.bench_train = Some(num(&k, v()?)?),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument '{other}' ({USAGE})")),
         }
+    }
+    if a.nfe == 0 || a.nfe % 2 == 1 {
+        return Err(format!("--nfe {}: midpoint steps take two evaluations each, so pass an even NFE ≥ 2", a.nfe));
+    }
+    if a.samples < 20 || a.samples % 10 != 0 {
+        return Err(format!("--samples {}: pass a multiple of 10 (one tenth per digit), at least 20", a.samples));
+    }
+    if a.train && a.checkpoint.is_some() {
+        return Err("--train and --checkpoint exclude each other (train a fresh model, or load one)".into());
     }
     Ok(a)
 }
@@ -75,11 +110,18 @@ fn main() {
     common::main_with(parse, run);
 }
 
-fn run(a: &Args) -> flowmatch::Result<()> {
-    let (train, test) = (Digits::train()?, Digits::test()?);
+fn model(a: &Args) -> flowmatch::Result<UNet> {
+    if !a.train {
+        let net = match &a.checkpoint {
+            Some(path) => UNet::load(path)?,
+            None => UNet::shipped()?,
+        };
+        println!("loaded {} ({net:?})", a.checkpoint.as_deref().unwrap_or("the shipped U-Net"));
+        return Ok(net);
+    }
     let mut net = UNet::new(UNetConfig { channels: a.channels, seed: a.seed, ..Default::default() })?;
     println!(
-        "UNet {:?}: {} parameters; {} steps, batch {}, lr {}, seed {}, label dropout 0.2",
+        "training UNet {:?}: {} parameters; {} steps, batch {}, lr {}, seed {}, label dropout 0.2",
         net.config(),
         net.num_params(),
         a.steps,
@@ -88,7 +130,7 @@ fn run(a: &Args) -> flowmatch::Result<()> {
         a.seed
     );
     let trainer =
-        Trainer::new(train.clone()).label_dropout(0.2).steps(a.steps).batch_size(a.batch).lr(a.lr).seed(a.seed);
+        Trainer::new(Digits::train()?).label_dropout(0.2).steps(a.steps).batch_size(a.batch).lr(a.lr).seed(a.seed);
     let report = trainer.train(&mut net)?;
     println!(
         "trained {} steps in {:.1}s ({:.2} steps/s), final loss {:.4}",
@@ -97,49 +139,97 @@ fn run(a: &Args) -> flowmatch::Result<()> {
         report.steps_per_second(),
         report.final_loss(100)
     );
+    println!("train_seconds: {:.1}", report.seconds);
     if let Some(path) = &a.save {
-        net.save_checkpoint(std::path::Path::new(path), Some(trainer.describe_json()))?;
+        let mut training = trainer.describe_json();
+        training["command"] = std::env::args().collect::<Vec<_>>().join(" ").into();
+        net.save_checkpoint(std::path::Path::new(path), Some(training))?;
         println!("saved {path}");
     }
+    Ok(net)
+}
 
-    // The CFM loss on held-out digits (no label dropout: every row keeps its label).
-    let held_out =
-        Trainer::new(test.clone()).current_objective().draw(1000, &mut rand::rngs::StdRng::seed_from_u64(0))?;
-    let test_loss = net.loss(&held_out)?;
+fn row(s: &DigitScore) {
+    println!(
+        "| {:>4} | {:>4} | {:>5} | {:>14.3} | {:>7.2} | {:>7.1} |",
+        s.w,
+        2 * s.steps,
+        s.steps,
+        s.class_accuracy,
+        s.frechet,
+        s.seconds
+    );
+}
 
-    // The yardstick of the k-NN measure: how well 5-NN on the training images labels real test digits.
-    let knn = knn_classify(train.images(), train.labels(), test.images(), 5)?;
-    let knn_test_accuracy = accuracy(&knn, test.labels())?;
+fn header(first: &str) {
+    println!("{first}");
+    println!("|    w |  NFE | steps | class accuracy | Fréchet | seconds |");
+    println!("| ---: | ---: | ----: | -------------: | ------: | ------: |");
+}
 
-    let t0 = std::time::Instant::now();
-    let x = sample(&net, balanced_labels(10, 100), 2.0, a.nfe, Method::Midpoint, a.seed)?;
-    let sample_seconds = t0.elapsed().as_secs_f64();
-    assert_eq!(x.len(), 1000);
-
-    let settings = SweepSettings {
-        per_class: a.per_class,
-        steps: a.nfe,
-        method: Method::Midpoint,
-        reference: 4000,
-        neighbours: 5,
-        seed: a.seed.wrapping_add(1),
-        progress: true,
+/// The speed yardstick: two warm-up steps, then N timed training steps of a fresh U-Net (data
+/// draws included), as `benches/unet_torch.py` times PyTorch's.
+fn bench_train(a: &Args, n: usize) -> flowmatch::Result<()> {
+    let mut net = UNet::new(UNetConfig { channels: a.channels, seed: a.seed, ..Default::default() })?;
+    let trainer = |steps| {
+        Trainer::new(Digits::train().expect("the digits are compiled in"))
+            .label_dropout(0.2)
+            .steps(steps)
+            .batch_size(a.batch)
+            .lr(a.lr)
+            .seed(a.seed)
+            .progress(Progress::Off)
     };
-    let rows = sweep(&net, &train, &WS, &settings)?;
+    trainer(2).train(&mut net)?;
+    let t0 = std::time::Instant::now();
+    let report = trainer(n).train(&mut net)?;
+    let seconds = t0.elapsed().as_secs_f64();
+    println!(
+        "UNet C={}: {} parameters; batch {}, {} steps in {seconds:.2}s, last loss {:.4}",
+        a.channels,
+        net.num_params(),
+        a.batch,
+        report.steps(),
+        report.final_loss(1)
+    );
+    println!("train_seconds: {seconds:.3}");
+    println!("train_steps_per_s: {:.2}", n as f64 / seconds);
+    Ok(())
+}
+
+fn run(a: &Args) -> flowmatch::Result<()> {
+    if let Some(n) = a.bench_train {
+        return bench_train(a, n);
+    }
+    let net = model(a)?;
+    let clf = DigitClassifier::shipped()?;
+    let (train, test) = (Digits::train()?, Digits::test()?);
+    let test_accuracy = clf.test_accuracy()?;
+    let floor = clf.frechet(train.images(), test.images())?;
+    println!("classifier test accuracy {test_accuracy:.4}; Fréchet train–test (the floor) {floor:.2}");
+    let per_class = a.samples / 10;
+    let steps = a.nfe / 2;
+    if a.sweep {
+        header(&format!("\nagainst w ({} samples, NFE {}):", a.samples, a.nfe));
+        for &w in &WS {
+            row(&clf.score(&net, w, steps, per_class, a.seed)?);
+        }
+        header(&format!("\nagainst NFE ({} samples, w = {}):", a.samples, a.w));
+        for &nfe in &NFES {
+            row(&clf.score(&net, a.w, nfe / 2, per_class, a.seed)?);
+        }
+    }
+    let thousand = clf.score(&net, a.w, 20, 100, a.seed)?;
+    let chosen = if (per_class, steps) == (100, 20) {
+        thousand.clone()
+    } else {
+        clf.score(&net, a.w, steps, per_class, a.seed)?
+    };
     println!();
-    println!("train_steps: {}", report.steps());
-    println!("train_seconds: {:.1}", report.seconds);
-    println!("steps_per_second: {:.2}", report.steps_per_second());
-    println!("final_loss: {:.4}", report.final_loss(100));
-    println!("test_loss: {test_loss:.4}");
-    println!("knn_test_accuracy: {knn_test_accuracy:.4}");
-    println!("sample_1000_seconds: {sample_seconds:.2}");
-    for r in &rows {
-        println!("w2_w{}: {:.3}", r.w, r.w2);
-        println!("spread_ratio_w{}: {:.3}", r.w, r.spread_ratio);
-    }
-    for r in &rows {
-        println!("knn_class_accuracy_w{}: {:.4}", r.w, r.accuracy);
-    }
+    println!("frechet_floor: {floor:.3}");
+    println!("sample_1000_seconds: {:.2}", thousand.seconds);
+    println!("classifier_test_accuracy: {test_accuracy:.4}");
+    println!("class_accuracy: {:.4}", chosen.class_accuracy);
+    println!("frechet: {:.3}", chosen.frechet);
     Ok(())
 }

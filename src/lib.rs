@@ -22,7 +22,7 @@
 //! | [`path`] | schedulers α_t, σ_t; the affine path x_t = α_t x₁ + σ_t x₀; [`PathSample`](path::PathSample); velocity ↔ x₁ ↔ ε ↔ score |
 //! | [`ot`], [`coupling`] | exact optimal assignment, Sinkhorn, the Gaussian OT map; how noise and data are paired (independent, exact OT, Sinkhorn) |
 //! | [`solver`] | [`TimeGrid`]; Euler, Midpoint, Heun, RK4, adaptive Dopri5; Euler–Maruyama for SDEs |
-//! | [`metrics`] | W2 (exact), MMD, energy distance, kinetic (path) energy, straightness, NPE, crossings, the NFE–W2 sweep; k-NN class, accuracy, spread |
+//! | [`metrics`] | W2 (exact), MMD, energy distance, kinetic (path) energy, straightness, NPE, crossings, the NFE–W2 sweep; k-NN class, accuracy, spread; the Fréchet distance |
 //! | [`marginal`] | closed-form p_t, score and u_t (per class too); the five checks of topic 7.3 |
 //! | [`likelihood`] | log p₁(x) by the backward ODE: exact divergence or Hutchinson's estimator; [`Divergence`](likelihood::Divergence) |
 //! | [`flows`] | normalizing flows in f64: planar, radial, affine coupling, permutation, ActNorm, affine layers; [`Flow`](flows::Flow) and the change of variables; Jacobian checks and the measured limits of topic 7.1 |
@@ -81,8 +81,8 @@ pub use solver::TimeGrid;
 pub mod prelude {
     pub use crate::coupling::{self, Coupling, ExactOt, ExactOtResampled, Independent, Sinkhorn};
     pub use crate::data::{
-        self, Checkerboard, Circles, Dataset, EightGaussians, Gaussian, GaussianMixture, Moons, SCurve, Spirals,
-        StandardGaussian,
+        self, Checkerboard, Circles, Dataset, Digits, EightGaussians, Gaussian, GaussianMixture, Moons, SCurve,
+        Spirals, StandardGaussian,
     };
     pub use crate::diffusion::{self, EpsMatching, Predictor, ProbabilityFlow, ReverseSde, VpSde};
     pub use crate::error::{Error, Result};
@@ -93,6 +93,7 @@ pub mod prelude {
     pub use crate::loss::{self, Batch, Cfm, CfmMethod};
     pub use crate::marginal::{self, Marginal};
     pub use crate::nn::{self, FlowLayer, FlowNet, FlowNetConfig, MlpConfig, Net, OptimizerConfig, TrainableModel};
+    pub use crate::nn::{ClassifierConfig, DigitClassifier, DigitScore, UNet, UNetConfig};
     pub use crate::path::{self, AffinePath, CondOT, PathSample, Prediction, Scheduler, VariancePreserving};
     pub use crate::points::Points;
     pub use crate::solver::{self, solve, solve_trajectory, Method, TimeGrid};

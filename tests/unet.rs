@@ -158,3 +158,17 @@ fn checkpoints_round_trip_and_reject_wrong_files() {
     assert!(e.contains("not a UNet"), "{e}");
     assert!(UNet::load(tmp("absent.safetensors")).is_err());
 }
+
+#[test]
+fn the_shipped_unet_loads_and_samples_digits() {
+    let net = UNet::shipped().unwrap();
+    assert_eq!((Model::dim(&net), net.classes()), (64, Some(10)));
+    assert!(net.steps_trained() > 0, "the shipped weights are trained");
+    let x = net.sample(&[0, 7, 7], 2.0, 4, 0).unwrap();
+    assert_eq!((x.len(), x.dim()), (3, 64));
+    assert!(x.as_slice().iter().all(|v| v.is_finite()));
+    // The same seed gives the same digits; a label out of range is a clear error.
+    assert_eq!(x, net.sample(&[0, 7, 7], 2.0, 4, 0).unwrap());
+    let e = net.sample(&[10], 2.0, 4, 0).unwrap_err().to_string();
+    assert!(e.contains("10"), "{e}");
+}

@@ -50,9 +50,11 @@
 //! | `trajectory.rs` | [`kinetic_energy`], [`straightness`], [`normalized_path_energy`], [`crossings`] |
 //! | `sweep.rs` | [`nfe_sweep`]: W2 against NFE for each solver, with the noise floor as mean ± spread |
 //! | `classes.rs` | [`knn_classify`], [`accuracy`], [`spread`] |
+//! | `frechet.rs` | [`frechet_distance`], [`frechet_gaussians`]: d²_F between Gaussian fits (FID in a classifier's features) |
 //! | `runs.rs` | [`runs`]: stored benchmark runs read back, medians per cell, the side-by-side comparison |
 
 mod classes;
+mod frechet;
 mod kernel;
 pub mod runs;
 mod sweep;
@@ -60,6 +62,7 @@ mod trajectory;
 mod wasserstein;
 
 pub use classes::{accuracy, knn_classify, spread};
+pub use frechet::{frechet_distance, frechet_gaussians};
 pub use kernel::{energy_distance, median_bandwidth, mmd_rbf, mmd_rbf_multi, MEDIAN_MAX_POINTS, PAIRWISE_MAX_POINTS};
 pub use sweep::{nfe_sweep, NfeSweep, Spread, SweepRow};
 pub use trajectory::{crossings, kinetic_energy, normalized_path_energy, straightness, CROSSINGS_MAX_POINTS};

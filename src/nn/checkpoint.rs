@@ -292,3 +292,50 @@ pub fn check_shape(path: &Path, meta: &CheckpointMeta, model: &str, shape: &[(&s
     }
     Ok(())
 }
+
+/// The configuration of a checkpoint written for `model` (its metadata's `model_config`).
+///
+/// Errors: [`Error::Checkpoint`] when the file holds another model or its configuration does not parse.
+pub(crate) fn model_config<C: serde::de::DeserializeOwned>(
+    path: &Path,
+    meta: &CheckpointMeta,
+    model: &str,
+) -> Result<C> {
+    let bad = |reason: String| Error::Checkpoint { path: path.display().to_string(), reason };
+    if meta.model != model {
+        return Err(bad(format!("it holds a {}, not a {model}; load it with the type that saved it", meta.model)));
+    }
+    serde_json::from_value(meta.model_config.clone())
+        .map_err(|e| bad(format!("its {model} configuration is not valid ({e})")))
+}
+
+/// Copies the tensors of a checkpoint into the run-time-shaped parameters `params` (named `names`),
+/// each of the same shape; every tensor must be used.
+///
+/// Errors: [`Error::Checkpoint`] for a missing tensor, one of another shape, or one left over.
+pub(crate) fn fill_named(
+    path: &Path,
+    model: &str,
+    names: &[String],
+    params: &mut [Tensor<(usize, usize), f32, dfdx::prelude::Cpu>],
+    mut tensors: TensorMap,
+) -> Result<()> {
+    let bad = |reason: String| Error::Checkpoint { path: path.display().to_string(), reason };
+    for (name, p) in names.iter().zip(params.iter_mut()) {
+        let want = vec![dfdx::shapes::HasShape::shape(p).0, dfdx::shapes::HasShape::shape(p).1];
+        let (shape, values) =
+            tensors.remove(name).ok_or_else(|| bad(format!("it has no tensor '{name}', which this {model} needs")))?;
+        if shape != want {
+            return Err(bad(format!(
+                "its tensor '{name}' has shape {shape:?}, but the {model} its configuration describes needs {want:?}"
+            )));
+        }
+        p.copy_from(&values);
+    }
+    if let Some(extra) = tensors.keys().next() {
+        return Err(bad(format!(
+            "it has a tensor '{extra}' that this {model} does not have; it was saved from another model"
+        )));
+    }
+    Ok(())
+}

@@ -12,7 +12,10 @@
 //! (`generic_const_exprs`); this op runs on stable, with run-time shapes, on the CPU. The matrix
 //! products call gemm 0.19 ([`super::fused::mm`]); the images of a batch are split into one block
 //! per thread (fixed by the batch size and the thread count), and the blocks' weight gradients are
-//! added in block order, so results do not depend on thread timing.
+//! added in block order, so results do not depend on thread timing. Within a block the nb images'
+//! X_bᵀ sit side by side, [X_1ᵀ … X_nbᵀ] (C_in k² × nb P), so each of the three products is one
+//! gemm over the block (Y = W [X_bᵀ], ∂L/∂W = [G_b] [X_bᵀ]ᵀ, ∂L/∂[X_bᵀ] = Wᵀ [G_b]) rather than nb
+//! small ones.
 
 use super::fused::{mm, split_rows};
 use super::pool;
@@ -78,13 +81,15 @@ impl ConvShape {
 
     /// Xᵀ (C_in k² × P) of one image `x` (C_in·H·W numbers): row (c, i, j) holds the pixel each
     /// output pixel reads through kernel entry (c, i, j), zeros where that falls outside the image.
-    pub(crate) fn im2col(&self, x: &[f32], cols: &mut [f32]) {
+    /// Row r is written to `cols[r·ld..][..P]`, so the images of a batch can sit side by side
+    /// (ld = n P, image b starting at column b P).
+    pub(crate) fn im2col(&self, x: &[f32], cols: &mut [f32], ld: usize) {
         let (k, ow, pp) = (self.k, self.ow(), self.pixels());
         for c in 0..self.cin {
             let img = &x[c * self.h * self.w..][..self.h * self.w];
             for i in 0..k {
                 for j in 0..k {
-                    let row = &mut cols[((c * k + i) * k + j) * pp..][..pp];
+                    let row = &mut cols[((c * k + i) * k + j) * ld..][..pp];
                     row.fill(0.0);
                     for (p, y) in self.inside(i, self.h, self.oh()) {
                         let (src, dst) = (&img[y * self.w..][..self.w], &mut row[p * ow..][..ow]);
@@ -98,14 +103,15 @@ impl ConvShape {
         }
     }
 
-    /// Adds the gradient of one image's Xᵀ back onto the pixels it was read from.
-    fn col2im_add(&self, dcols: &[f32], dx: &mut [f32]) {
+    /// Adds the gradient of one image's Xᵀ (rows `ld` apart, as [`ConvShape::im2col`] writes
+    /// them) back onto the pixels it was read from.
+    fn col2im_add(&self, dcols: &[f32], dx: &mut [f32], ld: usize) {
         let (k, ow, pp) = (self.k, self.ow(), self.pixels());
         for c in 0..self.cin {
             let img = &mut dx[c * self.h * self.w..][..self.h * self.w];
             for i in 0..k {
                 for j in 0..k {
-                    let row = &dcols[((c * k + i) * k + j) * pp..][..pp];
+                    let row = &dcols[((c * k + i) * k + j) * ld..][..pp];
                     for (p, y) in self.inside(i, self.h, self.oh()) {
                         let (src, dst) = (&row[p * ow..][..ow], &mut img[y * self.w..][..self.w]);
                         match self.run(j) {
@@ -121,36 +127,47 @@ impl ConvShape {
         }
     }
 
-    /// y_b = W X_bᵀ + bias for the images of `x` (one per `in_len` numbers) into `y`; keeps the X_bᵀ.
+    /// y_b = W X_bᵀ + bias for the nb images of `x` (one per `in_len` numbers) into `y`, as one
+    /// product Y = W [X_1ᵀ … X_nbᵀ] (C_out × nb P); keeps [X_1ᵀ … X_nbᵀ] in `cols` (C_in k² × nb P).
     fn forward(&self, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], cols: &mut [f32]) {
-        let (pp, patch) = (self.pixels(), self.patch());
-        for ((xb, yb), cb) in
-            x.chunks_exact(self.in_len()).zip(y.chunks_exact_mut(self.out_len())).zip(cols.chunks_exact_mut(pp * patch))
-        {
-            self.im2col(xb, cb);
-            mm((self.cout, pp, patch), yb, (pp, 1), false, w, (patch, 1), cb, (pp, 1));
-            for (yo, &b) in yb.chunks_exact_mut(pp).zip(bias) {
-                yo.iter_mut().for_each(|v| *v += b);
+        let (pp, patch, nb) = (self.pixels(), self.patch(), x.len() / self.in_len());
+        let ld = nb * pp;
+        for (b, xb) in x.chunks_exact(self.in_len()).enumerate() {
+            self.im2col(xb, &mut cols[b * pp..], ld);
+        }
+        let mut wide = vec![0.0f32; self.cout * ld];
+        mm((self.cout, ld, patch), &mut wide, (ld, 1), false, w, (patch, 1), cols, (ld, 1));
+        // Y (C_out × nb P) back to one C_out × P image after another, plus the bias.
+        for (b, yb) in y.chunks_exact_mut(self.out_len()).enumerate() {
+            for ((yo, src), &bo) in yb.chunks_exact_mut(pp).zip(wide.chunks_exact(ld)).zip(bias) {
+                yo.iter_mut().zip(&src[b * pp..][..pp]).for_each(|(v, s)| *v = s + bo);
             }
         }
     }
 
-    /// The backward pass for the images of one block: adds into `dx` (that block's images),
-    /// `dw` and `db` from G (`dy`) and the kept X_bᵀ (`cols`).
+    /// The backward pass for the nb images of one block: adds into `dx` (that block's images),
+    /// `dw` and `db` from G (`dy`) and the kept [X_1ᵀ … X_nbᵀ] (`cols`), each product over the
+    /// whole block at once.
     fn backward(&self, dy: &[f32], cols: &[f32], w: &[f32], dx: &mut [f32], dw: &mut [f32], db: &mut [f32]) {
-        let (pp, patch) = (self.pixels(), self.patch());
-        let mut dcols = vec![0.0f32; pp * patch];
-        for ((gb, cb), dxb) in
-            dy.chunks_exact(self.out_len()).zip(cols.chunks_exact(pp * patch)).zip(dx.chunks_exact_mut(self.in_len()))
-        {
-            // ∂L/∂W += G_b X_b
-            mm((self.cout, patch, pp), dw, (patch, 1), true, gb, (pp, 1), cb, (1, pp));
-            for (d, go) in db.iter_mut().zip(gb.chunks_exact(pp)) {
-                *d += go.iter().sum::<f32>();
+        let (pp, patch, nb) = (self.pixels(), self.patch(), dy.len() / self.out_len());
+        let ld = nb * pp;
+        // G = [G_1 … G_nb] (C_out × nb P).
+        let mut g = vec![0.0f32; self.cout * ld];
+        for (b, gb) in dy.chunks_exact(self.out_len()).enumerate() {
+            for (dst, src) in g.chunks_exact_mut(ld).zip(gb.chunks_exact(pp)) {
+                dst[b * pp..][..pp].copy_from_slice(src);
             }
-            // ∂L/∂X_bᵀ = Wᵀ G_b, then back onto the pixels.
-            mm((patch, pp, self.cout), &mut dcols, (pp, 1), false, w, (1, patch), gb, (pp, 1));
-            self.col2im_add(&dcols, dxb);
+        }
+        // ∂L/∂W += G [X_1 … X_nb]ᵀᵀ = Σ_b G_b X_b,   ∂L/∂bias[o] += Σ of row o of G.
+        mm((self.cout, patch, ld), dw, (patch, 1), true, &g, (ld, 1), cols, (1, ld));
+        for (d, go) in db.iter_mut().zip(g.chunks_exact(ld)) {
+            *d += go.iter().sum::<f32>();
+        }
+        // ∂L/∂[X_1ᵀ … X_nbᵀ] = Wᵀ G, then back onto the pixels of each image.
+        let mut dcols = vec![0.0f32; patch * ld];
+        mm((patch, ld, self.cout), &mut dcols, (ld, 1), false, w, (1, patch), &g, (ld, 1));
+        for (b, dxb) in dx.chunks_exact_mut(self.in_len()).enumerate() {
+            self.col2im_add(&dcols[b * pp..], dxb, ld);
         }
     }
 }
@@ -338,7 +355,7 @@ mod tests {
         let x: Vec<f32> = (1..=s.in_len()).map(|v| v as f32).collect();
         let pp = s.oh() * s.ow();
         let mut cols = vec![f32::NAN; pp * s.patch()];
-        s.im2col(&x, &mut cols);
+        s.im2col(&x, &mut cols, pp);
         // Output pixel (0, 0), channel 0: the top row and left column of its 3 × 3 patch are padding.
         let patch: Vec<f32> = (0..9).map(|r| cols[r * pp]).collect();
         assert_eq!(patch, [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 5.0, 6.0]);

@@ -27,6 +27,7 @@
 //! | `optim.rs` | [`OptimizerConfig`]: Adam or AdamW and the learning rate |
 //! | [`checkpoint`] | weights + configuration in one safetensors file, written atomically |
 //! | `conv.rs` | a 2-D convolution as one op on dfdx's tape: im2col + gemm 0.19 forward, its own backward (stable Rust, run-time shapes) |
+//! | `classifier.rs` | [`DigitClassifier`]: an MLP on the 64 pixels of a digit, its features φ; class accuracy and the Fréchet distance of generated digits, the shipped checkpoint |
 //! | `unet.rs` | [`UNet`], [`UNetConfig`]: a small U-Net on square grey images (skips, time and label embedding with ∅), non-generic, trained by the one trainer, saved as a checkpoint |
 //! | `device.rs` | [`Device`] (`cpu`, `cuda:k`: the plain choice, parsed from a string) and [`ModelDevice`], the dfdx device behind it; CUDA with the `cuda` feature |
 //!
@@ -58,6 +59,7 @@ macro_rules! grad_slices {
 
 mod act;
 pub mod checkpoint;
+mod classifier;
 mod config;
 mod conv;
 mod device;
@@ -73,6 +75,7 @@ mod optim;
 mod pool;
 mod unet;
 
+pub use classifier::{ClassifierConfig, DigitClassifier, DigitScore, SHIPPED_CLASSIFIER};
 pub use config::{Activation, MlpConfig, TimeEmbedding};
 pub use device::{Device, ModelDevice};
 pub use flownet::{FlowLayer, FlowNet, FlowNetConfig};
@@ -80,7 +83,7 @@ pub use layers::MlpNet;
 pub use mlp::{FourierMlp, Mlp};
 pub use net::{Net, NET_DIMS, NET_FOURIER_FEATURES, NET_WIDTHS};
 pub use optim::{OptimizerConfig, OptimizerKind};
-pub use unet::{UNet, UNetConfig};
+pub use unet::{UNet, UNetConfig, SHIPPED_UNET};
 
 /// A model that learns from batches: one optimisation step at a time, on the
 /// kind of [`Batch`] it can use.

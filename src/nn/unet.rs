@@ -36,6 +36,9 @@ use std::collections::HashMap;
 /// The model name a U-Net checkpoint records.
 const MODEL_NAME: &str = "UNet";
 
+/// Where the shipped digits U-Net lies in the repository.
+pub const SHIPPED_UNET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/checkpoints/digits/unet.safetensors");
+
 /// Rows per forward pass when evaluating without a tape (keeps the im2col buffers small).
 const EVAL_CHUNK: usize = 256;
 
@@ -456,36 +459,33 @@ impl UNet {
     /// format version or model, or one whose tensors do not match its configuration.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<UNet> {
         let path = path.as_ref();
-        let (meta, mut tensors) = checkpoint::load_tensors(path)?;
-        let bad = |reason: String| Error::Checkpoint { path: path.display().to_string(), reason };
-        if meta.model != MODEL_NAME {
-            return Err(bad(format!(
-                "it holds a {}, not a {MODEL_NAME}; load it with the type that saved it",
-                meta.model
-            )));
-        }
-        let config: UNetConfig = serde_json::from_value(meta.model_config.clone())
-            .map_err(|e| bad(format!("its U-Net configuration is not valid ({e})")))?;
-        let mut net = UNet::new(config).map_err(|e| bad(format!("its configuration makes no U-Net: {e}")))?;
-        for (name, p) in net.names.iter().zip(net.params.iter_mut()) {
-            let want = vec![p.shape().0, p.shape().1];
-            let (shape, values) = tensors
-                .remove(name)
-                .ok_or_else(|| bad(format!("it has no tensor '{name}', which this U-Net needs")))?;
-            if shape != want {
-                return Err(bad(format!(
-                    "its tensor '{name}' has shape {shape:?}, but the U-Net its configuration describes needs {want:?}"
-                )));
-            }
-            p.copy_from(&values);
-        }
-        if let Some(extra) = tensors.keys().next() {
-            return Err(bad(format!(
-                "it has a tensor '{extra}' that this U-Net does not have; it was saved from another model"
-            )));
-        }
+        let (meta, tensors) = checkpoint::load_tensors(path)?;
+        let config: UNetConfig = checkpoint::model_config(path, &meta, MODEL_NAME)?;
+        let mut net = UNet::new(config).map_err(|e| Error::Checkpoint {
+            path: path.display().to_string(),
+            reason: format!("its configuration makes no U-Net: {e}"),
+        })?;
+        checkpoint::fill_named(path, "U-Net", &net.names, &mut net.params, tensors)?;
         net.steps = meta.steps;
         Ok(net)
+    }
+
+    /// The U-Net shipped in the repository (`checkpoints/digits/unet.safetensors`): trained on the
+    /// digits' training split, conditional on the 10 digits with ∅ (label dropout), ready to sample.
+    ///
+    /// Errors: [`Error::Io`] when the file is missing (remake it with the command in
+    /// `checkpoints/digits/README.md`), [`Error::Checkpoint`] when it cannot be used.
+    pub fn shipped() -> Result<UNet> {
+        UNet::load(SHIPPED_UNET)
+    }
+
+    /// Guided samples of digits: x₀ ~ N(0, I) (seeded), then the guided velocity
+    /// ṽ = (1 − w) v(x, t | ∅) + w v(x, t | y) integrated from t = 0 to 1 in `steps` midpoint
+    /// steps (2 `steps` evaluations of ṽ), towards `labels[i]` for row i. Rows are S² pixels.
+    ///
+    /// Errors: those of [`crate::guidance::sample`] (labels out of range, a model without classes, steps = 0).
+    pub fn sample(&self, labels: &[usize], w: f64, steps: usize, seed: u64) -> Result<Points> {
+        crate::guidance::sample(self, labels.to_vec(), w, steps, crate::solver::Method::Midpoint, seed)
     }
 }
 
