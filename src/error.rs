@@ -86,7 +86,7 @@ impl fmt::Display for Error {
             Error::SizeLimit { what, size, limit, hint } => {
                 write!(f, "{what}: size {size} is above the limit of {limit}. {hint}")
             }
-            Error::InvalidParameter { what, reason } => write!(f, "invalid {what}: {reason}"),
+            Error::InvalidParameter { what, reason } => write!(f, "{what} is not valid: {reason}"),
             Error::SolverFailed { reason } => write!(f, "the ODE solver could not finish: {reason}"),
             Error::NonFiniteLoss { step, value } => write!(
                 f,

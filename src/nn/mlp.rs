@@ -68,6 +68,32 @@ type MlpAdam<const D: usize, const H: usize, const TF: usize, Dev> = Adam<MlpNet
 /// An [`Mlp`] with 16 Fourier time features.
 pub type FourierMlp<const D: usize, const H: usize> = Mlp<D, H, 16>;
 
+/// Records the loss of a regression batch on a tape and hands it, with the sink of the label
+/// vectors' gradients, to `$then` together with the model: through the fused SiLU path when the
+/// model is a SiLU MLP on the CPU (the downcast makes the device concrete, so `$then` runs on
+/// that `Mlp<D, H, TF, Cpu>`), otherwise through dfdx's generic graph. The batch is validated,
+/// its labels mapped to label-vector rows and the tensor ids synchronised first.
+macro_rules! on_batch_loss {
+    ($model:ident, $batch:expr, |$m:ident, $loss:ident, $sink:ident| $then:expr) => {{
+        let batch = $batch;
+        batch.validate(D)?;
+        let rows = match $model.batch_labels(batch)? {
+            Some(l) => $model.label_rows(Some(l), batch.len())?,
+            None => None,
+        };
+        $model.sync_ids()?;
+        if $model.config.activation == Activation::Silu {
+            if let Some($m) = ($model as &mut dyn Any).downcast_mut::<Mlp<D, H, TF, Cpu>>() {
+                let ($loss, $sink) = $m.fast_loss(batch, rows)?;
+                return $then;
+            }
+        }
+        let $m = $model;
+        let ($loss, $sink) = $m.generic_loss(batch, rows)?;
+        $then
+    }};
+}
+
 impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H, TF, Dev> {
     /// Builds a freshly initialised model (dfdx's default uniform init, seeded by `config.seed`).
     pub fn new(config: MlpConfig) -> Result<Self> {
@@ -127,20 +153,7 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
     /// with SiLU, through the fused path), without updating the weights. A conditional model uses
     /// the batch's labels; the gradient of its label vectors is not among the returned tensors.
     pub fn gradients(&mut self, batch: &PathSample) -> Result<(f64, Vec<NamedTensor>)> {
-        batch.validate(D)?;
-        let rows = match self.batch_labels(batch)? {
-            Some(l) => self.label_rows(Some(l), batch.len())?,
-            None => None,
-        };
-        self.sync_ids()?;
-        if self.config.activation == Activation::Silu {
-            if let Some(cpu) = (self as &mut dyn Any).downcast_mut::<Mlp<D, H, TF, Cpu>>() {
-                let (loss, _label_grads) = cpu.fast_loss(batch, rows)?;
-                return cpu.backprop(loss);
-            }
-        }
-        let (loss, _label_grads) = self.generic_loss(batch, rows)?;
-        self.backprop(loss)
+        on_batch_loss!(self, batch, |model, loss, _label_grads| model.backprop(loss))
     }
 
     fn backprop(&mut self, loss: Tensor<Rank0, f32, Dev, OwnedTape<f32, Dev>>) -> Result<(f64, Vec<NamedTensor>)> {
@@ -333,21 +346,8 @@ impl<const D: usize, const H: usize, const TF: usize, Dev: ModelDevice> Mlp<D, H
     /// One optimiser step on a regression batch; the batch's labels are used by a conditional
     /// model only.
     fn regression_step(&mut self, batch: &PathSample, opt: &OptimizerConfig) -> Result<f64> {
-        batch.validate(D)?;
         opt.validate()?;
-        let rows = match self.batch_labels(batch)? {
-            Some(l) => self.label_rows(Some(l), batch.len())?,
-            None => None,
-        };
-        self.sync_ids()?;
-        if self.config.activation == Activation::Silu {
-            if let Some(cpu) = (self as &mut dyn Any).downcast_mut::<Mlp<D, H, TF, Cpu>>() {
-                let (loss, sink) = cpu.fast_loss(batch, rows)?;
-                return cpu.apply_step(loss, sink, opt);
-            }
-        }
-        let (loss, sink) = self.generic_loss(batch, rows)?;
-        self.apply_step(loss, sink, opt)
+        on_batch_loss!(self, batch, |model, loss, sink| model.apply_step(loss, sink, opt))
     }
 
     /// The dfdx device the model lives on.

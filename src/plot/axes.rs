@@ -293,6 +293,30 @@ pub(super) struct Axes<'s> {
     pub(super) margin_right: u32,
 }
 
+impl<'s> Axes<'s> {
+    /// The axes of one panel drawn from `frame`: its axis labels, the standard tick font, room
+    /// for linear y tick labels over `yr`, and `margin_right` pixels on the right.
+    pub(super) fn for_frame(frame: &'s Frame, yr: Span, margin_right: u32) -> Self {
+        Axes {
+            x_label: frame.x_label.as_deref(),
+            y_label: frame.y_label.as_deref(),
+            tick_font: TICK_FONT,
+            y_ticks_width: tick_label_width(yr, false, TICK_FONT),
+            margin_right,
+        }
+    }
+}
+
+/// The finite points of `paths`, flattened, or [`Error::NonFinite`] about `what` (with
+/// `detail`) when not one of them is finite: the axes are fitted to what this returns.
+pub(super) fn finite_points(paths: &[Vec<(f64, f64)>], what: &str, detail: &str) -> Result<Vec<(f64, f64)>> {
+    let all: Vec<(f64, f64)> = paths.iter().flatten().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
+    if all.is_empty() {
+        return Err(Error::NonFinite { what: what.into(), detail: detail.into() });
+    }
+    Ok(all)
+}
+
 /// Builds a Cartesian chart on `area` over `xs × ys` and draws its axes and a light grid.
 pub(super) fn chart<'a, 'b, XS, YS>(
     area: &'a Area<'b>,

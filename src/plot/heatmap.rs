@@ -256,13 +256,7 @@ impl<'a> Heatmap<'a> {
             let area = titled(root, self.frame.title.as_deref(), TITLE_FONT)?;
             let (w, _) = area.dim_in_pixel();
             let (main, bar) = area.split_horizontally(w.saturating_sub(80));
-            let axes = Axes {
-                x_label: self.frame.x_label.as_deref(),
-                y_label: self.frame.y_label.as_deref(),
-                tick_font: TICK_FONT,
-                y_ticks_width: tick_label_width(yr, false, TICK_FONT),
-                margin_right: 4,
-            };
+            let axes = Axes::for_frame(&self.frame, yr, 4);
             let mut ch = chart(&main, xr.0..xr.1, yr.0..yr.1, &axes)?;
             let (dx, dy) = ((xr.1 - xr.0) / n as f64, (yr.1 - yr.0) / n as f64);
             if raster {

@@ -104,13 +104,7 @@ impl<'a> Quiver<'a> {
             } else {
                 (area.clone(), area.clone())
             };
-            let axes = Axes {
-                x_label: self.frame.x_label.as_deref(),
-                y_label: self.frame.y_label.as_deref(),
-                tick_font: TICK_FONT,
-                y_ticks_width: tick_label_width(yr, false, TICK_FONT),
-                margin_right: if self.by_magnitude { 4 } else { 14 },
-            };
+            let axes = Axes::for_frame(&self.frame, yr, if self.by_magnitude { 4 } else { 14 });
             let ch = chart(&main, xr.0..xr.1, yr.0..yr.1, &axes)?;
             let (px, py) = ch.plotting_area().get_pixel_range();
             let sx = (px.end - px.start) as f64 / (xr.1 - xr.0);

@@ -103,13 +103,7 @@ impl<'a> Scatter<'a> {
             let area = titled(root, self.frame.title.as_deref(), TITLE_FONT)?;
             let entries: Vec<_> = clouds.iter().map(|(l, _, c)| (l.clone(), *c, Mark::Dot)).collect();
             let area = legend_row(&area, &entries, 1)?;
-            let axes = Axes {
-                x_label: self.frame.x_label.as_deref(),
-                y_label: self.frame.y_label.as_deref(),
-                tick_font: TICK_FONT,
-                y_ticks_width: tick_label_width(yr, false, TICK_FONT),
-                margin_right: 14,
-            };
+            let axes = Axes::for_frame(&self.frame, yr, 14);
             let mut ch = chart(&area, xr.0..xr.1, yr.0..yr.1, &axes)?;
             for (_, xy, color) in &clouds {
                 let style = color.alpha(self.opacity).filled();

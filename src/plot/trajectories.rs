@@ -61,14 +61,8 @@ impl<'a> Trajectories<'a> {
         let idx: Vec<usize> = (0..m).map(|j| j * n / m).collect();
         let paths: Vec<Vec<(f64, f64)>> =
             idx.iter().map(|&i| self.states.iter().map(|s| (s.row(i)[0], s.row(i)[1])).collect()).collect();
-        let all: Vec<(f64, f64)> =
-            paths.iter().flatten().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
-        if all.is_empty() {
-            return Err(Error::NonFinite {
-                what: "the trajectory states".into(),
-                detail: "every selected path is NaN or infinite at every step".into(),
-            });
-        }
+        let all =
+            finite_points(&paths, "the trajectory states", "every selected path is NaN or infinite at every step")?;
         let (xr, yr) = cloud_ranges(&self.frame, &all)?;
         let size = self.frame.size_or(SINGLE_PANEL)?;
         let (start_c, end_c, path_c) = (Rgb::BLUE, Rgb::ORANGE, Rgb(90, 90, 90));
@@ -80,13 +74,7 @@ impl<'a> Trajectories<'a> {
                 ("end".to_string(), end_c, Mark::Dot),
             ];
             let area = legend_row(&area, &entries, 1)?;
-            let axes = Axes {
-                x_label: self.frame.x_label.as_deref(),
-                y_label: self.frame.y_label.as_deref(),
-                tick_font: TICK_FONT,
-                y_ticks_width: tick_label_width(yr, false, TICK_FONT),
-                margin_right: 14,
-            };
+            let axes = Axes::for_frame(&self.frame, yr, 14);
             let mut ch = chart(&area, xr.0..xr.1, yr.0..yr.1, &axes)?;
             let line = path_c.alpha(0.45).stroke_width(1);
             for path in &paths {

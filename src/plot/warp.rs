@@ -73,14 +73,7 @@ impl<'a> WarpedGrid<'a> {
         }
         let paths: Vec<Vec<(f64, f64)>> =
             (0..2 * n).map(|l| (0..m).map(|k| (x.row(l * m + k)[0], x.row(l * m + k)[1])).collect()).collect();
-        let all: Vec<(f64, f64)> =
-            paths.iter().flatten().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
-        if all.is_empty() {
-            return Err(Error::NonFinite {
-                what: "the warped grid".into(),
-                detail: "the map returned no finite point".into(),
-            });
-        }
+        let all = finite_points(&paths, "the warped grid", "the map returned no finite point")?;
         let (xr, yr) = cloud_ranges(&self.frame, &all)?;
         let size = self.frame.size_or(SINGLE_PANEL)?;
         let colours = [Rgb::BLUE, Rgb::ORANGE];
@@ -91,13 +84,7 @@ impl<'a> WarpedGrid<'a> {
                 ("z₂ fixed".to_string(), colours[1], Mark::Line { alpha: 0.8, width: 2 }),
             ];
             let area = legend_row(&area, &entries, 1)?;
-            let axes = Axes {
-                x_label: self.frame.x_label.as_deref(),
-                y_label: self.frame.y_label.as_deref(),
-                tick_font: TICK_FONT,
-                y_ticks_width: tick_label_width(yr, false, TICK_FONT),
-                margin_right: 14,
-            };
+            let axes = Axes::for_frame(&self.frame, yr, 14);
             let mut ch = chart(&area, xr.0..xr.1, yr.0..yr.1, &axes)?;
             for (l, path) in paths.iter().enumerate() {
                 let style = colours[l / n].alpha(0.8).stroke_width(1);
