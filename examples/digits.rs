@@ -94,10 +94,10 @@ fn parse() -> Result<Args, String> {
             other => return Err(format!("unknown argument '{other}' ({USAGE})")),
         }
     }
-    if a.nfe == 0 || a.nfe % 2 == 1 {
+    if a.nfe == 0 || !a.nfe.is_multiple_of(2) {
         return Err(format!("--nfe {}: midpoint steps take two evaluations each, so pass an even NFE ≥ 2", a.nfe));
     }
-    if a.samples < 20 || a.samples % 10 != 0 {
+    if a.samples < 20 || !a.samples.is_multiple_of(10) {
         return Err(format!("--samples {}: pass a multiple of 10 (one tenth per digit), at least 20", a.samples));
     }
     if a.train && a.checkpoint.is_some() {

@@ -37,6 +37,8 @@ const MODEL_NAME: &str = "DigitClassifier";
 pub const SHIPPED_CLASSIFIER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/checkpoints/digits/classifier.safetensors");
 
 type P2 = Tensor<(usize, usize), f32, Cpu>;
+/// A run-time-shaped matrix on the CPU with the tape `T`.
+type M<T> = Tensor<(usize, usize), f32, Cpu, T>;
 
 /// What a [`DigitClassifier`] is built and trained with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -215,7 +217,7 @@ impl DigitClassifier {
     fn forward<T: Tape<f32, Cpu> + Merge<T> + Merge<NoneTape>>(
         &self,
         x: Tensor<(usize, usize), f32, Cpu, T>,
-    ) -> (Vec<f32>, Tensor<(usize, usize), f32, Cpu, T>) {
+    ) -> (Vec<f32>, M<T>) {
         let silu = |z: Tensor<(usize, usize), f32, Cpu, T>| z.with_empty_tape().sigmoid() * z;
         let h = silu(self.dense(x, 0));
         let phi = silu(self.dense(h, 1));

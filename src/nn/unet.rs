@@ -23,6 +23,7 @@
 use super::checkpoint::{self, CheckpointMeta, NamedTensor, FORMAT_VERSION};
 use super::conv::{conv2d, ConvShape};
 use super::optim::{AdamState, OptimizerConfig};
+use super::pool;
 use super::TrainableModel;
 use crate::error::{Error, Result};
 use crate::field::{check_labels, Model, Time, VectorField, NULL_LABEL};
@@ -39,7 +40,7 @@ const MODEL_NAME: &str = "UNet";
 /// Where the shipped digits U-Net lies in the repository.
 pub const SHIPPED_UNET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/checkpoints/digits/unet.safetensors");
 
-/// Rows per forward pass when evaluating without a tape (keeps the im2col buffers small).
+/// Most rows per forward pass when evaluating without a tape (keeps the im2col buffers small).
 const EVAL_CHUNK: usize = 256;
 
 /// What a [`UNet`] is built with.
@@ -393,22 +394,23 @@ impl UNet {
         self.conv(silu(u1), l.conv_out)
     }
 
-    /// The velocity of every row without a tape, in chunks of [`EVAL_CHUNK`] rows.
+    /// The velocity of every row without a tape: the rows are cut into at most [`EVAL_CHUNK`]
+    /// per chunk, at least one chunk per thread, and the chunks' forward passes run on the threads
+    /// of the pool (each whole pass on one thread, its convolutions included).
     fn eval(&self, x: &Points, t: &[f64], labels: Option<&[usize]>) -> Result<Points> {
         let code = self.one_hot(labels, x.len())?;
-        let d = self.config.dim();
+        let (n, d) = (x.len(), self.config.dim());
         let k1 = self.config.classes.map_or(0, |k| k + 1);
-        let dev = Cpu::default();
-        let mut out = Vec::with_capacity(x.len() * d);
-        for start in (0..x.len()).step_by(EVAL_CHUNK) {
-            let end = (start + EVAL_CHUNK).min(x.len());
+        let chunk = n.div_ceil(pool::threads()).clamp(1, EVAL_CHUNK);
+        let mut parts: Vec<(usize, Vec<f32>)> = (0..n).step_by(chunk).map(|s| (s, Vec::new())).collect();
+        pool::for_each_mut(&mut parts, |_, (start, out)| {
+            let (start, end) = (*start, (*start + chunk).min(n));
             let xs: Vec<f32> = x.as_slice()[start * d..end * d].iter().map(|&v| v as f32).collect();
-            let xs = dev.tensor_from_vec(xs, (end - start, d));
+            let xs = Cpu::default().tensor_from_vec(xs, (end - start, d));
             let c = code.as_ref().map(|c| c[start * k1..end * k1].to_vec());
-            let v = self.forward(xs, self.time_features(&t[start..end]), c);
-            out.extend(v.as_vec().into_iter().map(|v| v as f64));
-        }
-        Points::new(x.len(), d, out)
+            *out = self.forward(xs, self.time_features(&t[start..end]), c).as_vec();
+        });
+        Points::new(n, d, parts.into_iter().flat_map(|(_, v)| v).map(|v| v as f64).collect())
     }
 
     /// The loss 1/(n S²) Σ ‖v_θ(x_t, t | y) − target‖² on a regression batch, with its gradients when `backward`.
