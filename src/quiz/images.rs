@@ -9,9 +9,9 @@ pub static QUIZ: Quiz = Quiz {
     title: "Images and guidance: a small U-Net on the digits",
     questions: &[
         Question {
-            prompt: "Compute by hand. The U-Net's down-sampling convolution takes 32 channels of 8 × 8 to 64 \
-                     channels with a 3 × 3 kernel, stride 2 and padding 1. What is the shape of its im2col matrix \
-                     (rows × columns, one row per output pixel)?",
+            prompt: "Compute by hand. In a U-Net with C = 32 on the 8 × 8 digits, the down-sampling convolution \
+                     takes 32 channels of 8 × 8 to 64 channels with a 3 × 3 kernel, stride 2 and padding 1. What is \
+                     the shape of its im2col matrix (rows × columns, one row per output pixel)?",
             answer: Answer::Choice { options: &["16 × 288", "64 × 288", "16 × 576", "64 × 9"], correct: &[0] },
             explanation: "The output side is (8 + 2·1 − 3)/2 + 1 = 4 (integer division), so there are 4·4 = 16 \
                           output pixels, one row each. Each row holds the 3 × 3 window of every input channel: \
