@@ -30,7 +30,7 @@
 //! | [`plot`] | SVG figures and GIF animations that save to a file or show inline in evcxr |
 //! | [`diffusion`] | the VP-SDE and DDPM, ε-prediction training, reverse SDE / probability flow / DDIM, a model read as ε, x̂₁, velocity or score, the schedule transform (7.6) |
 //! | [`loss`] | objectives: [`Objective`](loss::Objective) draws a [`Batch`](loss::Batch) per step; CFM (with label dropout), maximum likelihood |
-//! | [`nn`] | models on dfdx: the velocity MLP (unconditional or conditional on K classes), [`Net`](nn::Net), the normalizing flow [`FlowNet`](nn::FlowNet) trained by maximum likelihood, the fast CPU path, checkpoints, devices |
+//! | [`nn`] | models on dfdx: the velocity MLP (unconditional or conditional on K classes), [`Net`](nn::Net), the normalizing flow [`FlowNet`](nn::FlowNet) trained by maximum likelihood, the digits' [`UNet`](nn::UNet) and [`DigitClassifier`](nn::DigitClassifier), the fast CPU path, checkpoints, devices |
 //! | [`train`] | one [`Trainer`](train::Trainer) for every objective: progress, NaN → error with the step, seeds, checkpoints |
 //! | [`grade`], [`quiz`], [`course`] | one registry of exercises and quizzes, a generic checker with two tiers of hints, graded quizzes, JSON grades; notebook copies for students and instructors |
 //!

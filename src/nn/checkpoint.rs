@@ -309,6 +309,24 @@ pub(crate) fn model_config<C: serde::de::DeserializeOwned>(
         .map_err(|e| bad(format!("its {model} configuration is not valid ({e})")))
 }
 
+/// Saves run-time-shaped parameters `params` under `names`, with `meta`, to `path` (atomically).
+pub(crate) fn save_named(
+    names: &[String],
+    params: &[Tensor<(usize, usize), f32, dfdx::prelude::Cpu>],
+    meta: &CheckpointMeta,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    let tensors: Vec<NamedTensor> = names
+        .iter()
+        .zip(params)
+        .map(|(n, p)| {
+            let (rows, cols) = dfdx::shapes::HasShape::shape(p).to_owned();
+            (n.clone(), vec![rows, cols], p.as_vec())
+        })
+        .collect();
+    save_tensors(tensors, meta, path)
+}
+
 /// Copies the tensors of a checkpoint into the run-time-shaped parameters `params` (named `names`),
 /// each of the same shape; every tensor must be used.
 ///

@@ -14,7 +14,7 @@
 //! (`checkpoints/digits/classifier.safetensors`, [`DigitClassifier::shipped`]) were made by
 //! `cargo run --release --example digit_classifier`.
 
-use super::checkpoint::{self, CheckpointMeta, NamedTensor, FORMAT_VERSION};
+use super::checkpoint::{self, CheckpointMeta, FORMAT_VERSION};
 use super::optim::{AdamState, OptimizerConfig};
 use crate::data::{Digits, DIGIT_CLASSES, DIGIT_PIXELS};
 use crate::error::{Error, Result};
@@ -328,13 +328,7 @@ impl DigitClassifier {
             training,
             steps: 0,
         };
-        let tensors: Vec<NamedTensor> = self
-            .names
-            .iter()
-            .zip(&self.params)
-            .map(|(n, p)| (n.clone(), vec![p.shape().0, p.shape().1], p.as_vec()))
-            .collect();
-        checkpoint::save_tensors(tensors, &meta, path)
+        checkpoint::save_named(&self.names, &self.params, &meta, path)
     }
 
     /// A classifier with the configuration and weights saved in `path` by [`DigitClassifier::save`].

@@ -20,7 +20,7 @@
 //! not generic, so notebook cells (compiled at opt-level 0) call the library's compiled code.
 //! The CPU only.
 
-use super::checkpoint::{self, CheckpointMeta, NamedTensor, FORMAT_VERSION};
+use super::checkpoint::{self, CheckpointMeta, FORMAT_VERSION};
 use super::conv::{conv2d, ConvShape};
 use super::optim::{AdamState, OptimizerConfig};
 use super::pool;
@@ -446,13 +446,7 @@ impl UNet {
             training,
             steps: self.steps,
         };
-        let tensors: Vec<NamedTensor> = self
-            .names
-            .iter()
-            .zip(&self.params)
-            .map(|(n, p)| (n.clone(), vec![p.shape().0, p.shape().1], p.as_vec()))
-            .collect();
-        checkpoint::save_tensors(tensors, &meta, path)
+        checkpoint::save_named(&self.names, &self.params, &meta, path)
     }
 
     /// A U-Net with the configuration and weights saved in `path` by [`UNet::save`].
