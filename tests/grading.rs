@@ -211,6 +211,34 @@ fn the_mistakes_of_7_6_are_named() {
     }
 }
 
+/// Every typical mistake of the images notebook's exercises (im2col, the skip connection) fails
+/// with its own diagnosis.
+#[test]
+fn the_mistakes_of_the_images_exercises_are_named() {
+    use grade::{im2col::EXERCISE as im2col, up_and_concat::EXERCISE as skip};
+    use wrong::{im2col as w, up_and_concat as u};
+    let named = [
+        (im2col.grade(&w::kernel_axes_swapped), "you swapped the two kernel axes"),
+        (im2col.grade(&w::padding_off_by_one), "the padding is off by one"),
+        (im2col.grade(&w::rows_and_columns_transposed), "your matrix is transposed"),
+        (im2col.grade(&w::channel_order_wrong), "the channel order within a row is wrong"),
+        (im2col.grade(&w::stride_ignored), "the number of rows of stride 1"),
+        (im2col.grade(&w::stride_ignored_in_reads), "the stride is ignored when reading"),
+        (im2col.grade(&w::edge_pixels_not_zeros), "replicate padding"),
+        (im2col.grade(&w::no_padding), "the size without padding"),
+        (skip.grade(&u::skip_first), "the order is swapped"),
+        (skip.grade(&u::channels_last), "interleaved pixel by pixel"),
+        (skip.grade(&u::added_not_concatenated), "concatenates the two along the channels"),
+        (skip.grade(&u::tiled_upsampling), "tiles the coarse image"),
+        (skip.grade(&u::transposed_upsampling), "your upsampled image is transposed"),
+        (skip.grade(&u::zeros_between), "zeros in the other three"),
+        (skip.grade(&u::not_upsampled), "still at half resolution"),
+    ];
+    for (v, words) in &named {
+        assert!(reason(v).contains(words), "{}", reason(v));
+    }
+}
+
 /// Every typical mistake of the training loop (7.4.3) fails with its own diagnosis.
 #[test]
 fn the_mistakes_of_the_training_loop_are_named() {

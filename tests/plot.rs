@@ -757,3 +757,73 @@ mod animation {
         assert!(density_strip(&m, &[]).is_err());
     }
 }
+
+// ---------------------------------------------------------------- ImageGrid
+
+/// The fill of the pixel rectangle at (x, y), if there is one.
+fn fill_at(svg: &str, x: u32, y: u32) -> Option<String> {
+    let key = format!("<rect x=\"{x}\" y=\"{y}\" width=");
+    let at = svg.find(&key)?;
+    let rest = &svg[at..];
+    let start = rest.find("fill=\"")? + 6;
+    Some(rest[start..start + 7].to_string())
+}
+
+#[test]
+fn image_grid_puts_each_pixel_in_its_cell_with_its_grey() {
+    // Three 2 × 2 images, two per grid row; every pixel a different value in [−1, 1].
+    let x = Points::from_rows(&[[-1.0, 1.0, 0.0, 0.5], [1.0, -1.0, -1.0, -1.0], [0.0, 0.0, 0.0, 1.0]]).unwrap();
+    let fig = plot::ImageGrid::new(&x, 2).columns(2).pixel_size(10).build().unwrap();
+    assert_svg(&fig);
+    let svg = fig.svg();
+    // No labels, no title: the grid starts at the margin (8 px); images are 20 px apart plus a 6 px gap.
+    let origin = |k: u32| (8 + (k % 2) * 26, 8 + (k / 2) * 26);
+    for (k, image) in x.rows().enumerate() {
+        let (x0, y0) = origin(k as u32);
+        for (p, &v) in image.iter().enumerate() {
+            let (r, c) = (p as u32 / 2, p as u32 % 2);
+            // grey = 255·(1 − (v + 1)/2): −1 is white, 1 is black.
+            let level = (255.0 * (1.0 - (v + 1.0) / 2.0)).round() as u8;
+            let want = Rgb(level, level, level).hex();
+            assert_eq!(fill_at(svg, x0 + 10 * c, y0 + 10 * r), Some(want), "image {k}, pixel ({r}, {c})");
+        }
+    }
+    assert_eq!((fig.width(), fig.height()), (8 + 20 + 6 + 20 + 8, 8 + 20 + 6 + 20 + 8));
+    assert_eq!(plot::pixel_colour(-1.0, -1.0, 1.0), Rgb(255, 255, 255));
+    assert_eq!(plot::pixel_colour(3.0, -1.0, 1.0), Rgb(0, 0, 0), "values beyond the range are clamped");
+    assert_eq!(plot::pixel_colour(f64::NAN, -1.0, 1.0), plot::NON_FINITE_PIXEL);
+}
+
+#[test]
+fn image_grid_writes_its_labels_and_title() {
+    let x = Points::zeros(4, 9);
+    let fig = plot::ImageGrid::new(&x, 3)
+        .columns(2)
+        .row_labels(["digit 0", "digit 1"])
+        .column_labels(["w = 0", "w = 2"])
+        .title("a & b")
+        .build()
+        .unwrap();
+    assert_svg(&fig);
+    for t in ["digit 0", "digit 1", "w = 0", "w = 2", "a &amp; b"] {
+        assert!(fig.svg().contains(&format!(">{t}</text>")), "{t}");
+    }
+    assert_eq!(count_fill(fig.svg(), "#808080"), 4 * 9, "value 0 is mid grey");
+}
+
+#[test]
+fn image_grid_rejects_bad_shapes_and_labels() {
+    let x = Points::zeros(3, 64);
+    let err = plot::ImageGrid::new(&x, 7).build().unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("49 pixels"), "{err}");
+    let err = plot::ImageGrid::new(&x, 8).columns(2).row_labels(["only one"]).build().unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { .. }) && err.to_string().contains("one per grid row (2)"), "{err}");
+    let err = plot::ImageGrid::new(&x, 8).columns(3).column_labels(["a", "b"]).build().unwrap_err();
+    assert!(err.to_string().contains("one per grid column (3)"), "{err}");
+    assert!(matches!(plot::image_grid(&x, 8, 0).unwrap_err(), Error::ZeroCount { .. }));
+    assert!(matches!(plot::image_grid(&Points::zeros(0, 64), 8, 2).unwrap_err(), Error::Plot { .. }));
+    assert!(matches!(plot::ImageGrid::new(&x, 8).range(1.0, 1.0).build().unwrap_err(), Error::InvalidParameter { .. }));
+    let many = Points::zeros(4000, 64);
+    assert!(matches!(plot::image_grid(&many, 8, 50).unwrap_err(), Error::SizeLimit { .. }));
+}

@@ -64,6 +64,8 @@
 //! | 7.6.1 | [`eps_to_velocity`] | 10 | v = (α̇_t/α_t) x + (σ̇_t − α̇_t σ_t/α_t) ε̂ |
 //! | 7.6.2 | [`reverse_sde_step`] | 10 | x + h (½βx + βs) + √(βh) z, β = β(1 − t) |
 //! | 7.6.3 | [`ddim_step`] | 10 | α_{t'} (x − σ_t ε̂)/α_t + σ_{t'} ε̂ |
+//! | images.1 | [`im2col`] | 20 | the patch matrix X, one row per output pixel, so that a convolution is W Xᵀ |
+//! | images.2 | [`up_and_concat`] | 10 | nearest-neighbour upsampling, then the skip channels stacked behind |
 //!
 //! ## Two tiers of hints
 //!

@@ -60,6 +60,8 @@ macro_rules! for_each_exercise {
             "7.6" 3 ddim_step         "7.6/03_ddim_step.rs";
             "guidance" 1 label_dropout "guidance/01_label_dropout.rs";
             "guidance" 2 cfg_velocity  "guidance/02_cfg_velocity.rs";
+            "images" 1 im2col          "images/01_im2col.rs";
+            "images" 2 up_and_concat   "images/02_up_and_concat.rs";
         }
     };
 }
@@ -86,6 +88,7 @@ macro_rules! for_each_quiz {
             "7.5" t7_5;
             "7.6" t7_6;
             "guidance" guidance;
+            "images" images;
         }
     };
 }

@@ -33,6 +33,7 @@
 //! | `time_strip` | [`TimeStrip`], [`time_strip`] |
 //! | `lines` | [`LossCurve`], [`loss_curve`], [`Lines`], [`lines`], [`histogram_steps`] |
 //! | `boxplot` | [`BoxPlot`], [`box_plot`]: a measurement's spread over repeats, per category and series |
+//! | `image_grid` | [`ImageGrid`], [`image_grid`]: small grey images in rows and columns, with row and column labels |
 //! | `warp` | [`WarpedGrid`], [`warped_grid`]: where a map of the plane sends a square grid |
 //! | `density` | [`DensityStrip`], [`density_strip`]: p_t at several t from a closed form |
 //! | `animation` | [`Animation`], [`animate`], [`Gif`]: particles moving along a flow, over p_t or the field |
@@ -65,6 +66,7 @@ mod boxplot;
 mod density;
 mod figure;
 mod heatmap;
+mod image_grid;
 mod lines;
 mod png;
 mod quiver;
@@ -80,6 +82,7 @@ pub use boxplot::{box_plot, BoxPlot};
 pub use density::{density_strip, DensityStrip};
 pub use figure::{grid, row, Figure, Panels, FIGURE_LOG_ENV};
 pub use heatmap::{heatmap, histogram2d, Heatmap, MAX_HEATMAP_BINS, VECTOR_BINS};
+pub use image_grid::{image_grid, pixel_colour, ImageGrid, MAX_GRID_PIXELS, NON_FINITE_PIXEL};
 pub use lines::{histogram_steps, lines, loss_curve, Lines, LossCurve};
 pub use quiver::{quiver, Quiver, MAX_QUIVER_GRID};
 pub use scatter::{scatter, Scatter};

@@ -39,6 +39,11 @@ impl Rgb {
         PALETTE[i % PALETTE.len()]
     }
 
+    /// The colour as SVG writes it, `#RRGGBB` in upper-case hex (as plotters does).
+    pub fn hex(self) -> String {
+        format!("#{:02X}{:02X}{:02X}", self.0, self.1, self.2)
+    }
+
     pub(super) fn rgb(self) -> RGBColor {
         RGBColor(self.0, self.1, self.2)
     }
