@@ -75,6 +75,24 @@ fn the_dataset_contract() {
 }
 
 #[test]
+fn per_class_stacks_the_first_k_of_every_digit_in_class_order() {
+    let train = Digits::train().unwrap();
+    let grid = train.per_class(3).unwrap();
+    assert_eq!((grid.len(), grid.dim()), (30, 64));
+    for c in 0..10 {
+        let first = train.of_class(c).unwrap().head(3);
+        for j in 0..3 {
+            assert_eq!(grid.row(3 * c + j), first.row(j), "digit {c}, image {j}");
+        }
+    }
+    let smallest = (0..10).map(|c| train.of_class(c).unwrap().len()).min().unwrap();
+    assert_eq!(train.per_class(smallest).unwrap().len(), 10 * smallest);
+    let e = train.per_class(smallest + 1).unwrap_err().to_string();
+    assert!(e.contains("images per digit") && e.contains("pass a k"), "{e}");
+    assert!(train.per_class(0).is_err());
+}
+
+#[test]
 fn bad_requests_are_clear_errors() {
     let test = Digits::test().unwrap();
     let e = test.of_class(10).unwrap_err().to_string();

@@ -146,6 +146,29 @@ impl Digits {
         let rows: Vec<usize> = (0..self.len()).filter(|&i| self.table.labels[i] == class).collect();
         Ok(self.table.images.select(&rows))
     }
+
+    /// The first `k` images of every digit, in class order: rows `c·k .. (c + 1)·k` are digit `c`
+    /// (what a grid with one row per digit shows).
+    ///
+    /// Errors: [`Error::InvalidParameter`] when k = 0 or some digit has fewer than `k` images in
+    /// this split.
+    pub fn per_class(&self, k: usize) -> Result<Points> {
+        if k == 0 {
+            return Err(Error::invalid("0 images per digit", "pass a k of at least 1"));
+        }
+        let mut rows = Vec::with_capacity(k * DIGIT_CLASSES);
+        for class in 0..DIGIT_CLASSES {
+            let of: Vec<usize> = (0..self.len()).filter(|&i| self.table.labels[i] == class).take(k).collect();
+            if of.len() < k {
+                return Err(Error::invalid(
+                    format!("{k} images per digit"),
+                    format!("digit {class} has {} in this split; pass a k from 1 to that", of.len()),
+                ));
+            }
+            rows.extend(of);
+        }
+        Ok(self.table.images.select(&rows))
+    }
 }
 
 /// Grey level v ∈ 0..16 → pixel v/8 − 1 ∈ [−1, 1].
