@@ -12,7 +12,8 @@
 //! matrix X row by row. The checker multiplies it by a random kernel with C·k² output channels
 //! (so that only the right matrix can give the right product) and compares the result with a
 //! direct convolution, on random images of several shapes, kernel sizes, strides and paddings.
-//! The library's own im2col is `nn::conv` (f32, stored as Xᵀ, behind the U-Net's convolution).
+//! The library's own im2col is in `nn::conv` (f32, behind the U-Net's convolution); it orders a
+//! row's columns (i, j, c), channels last, so that each row is a few contiguous copies.
 
 use super::text::{self, close};
 use super::{Checker, Exercise, Hints};

@@ -117,6 +117,40 @@ fn scale_blocks_body<const FMA: bool>(t: &mut [f32], s: &[f32]) {
     }
 }
 
+/// Segment k of `z` (z.len()/a.len() numbers): p = z + a[k]; z = p, s = σ(p), y = p σ(p).
+#[inline(always)]
+fn shift_fwd_body<const FMA: bool>(z: &mut [f32], a: &[f32], y: &mut [f32], s: &mut [f32]) {
+    let len = z.len() / a.len().max(1);
+    for (((zr, yr), sr), &ak) in
+        z.chunks_exact_mut(len).zip(y.chunks_exact_mut(len)).zip(s.chunks_exact_mut(len)).zip(a)
+    {
+        for j in 0..len {
+            let p = zr[j] + ak;
+            let sg = sigmoid::<FMA>(p);
+            zr[j] = p;
+            sr[j] = sg;
+            yr[j] = p * sg;
+        }
+    }
+}
+
+/// Segment k as in [`shift_fwd_body`]: d = g σ(p)(1 + p(1 − σ(p))); dx += d and da[k] += Σ d.
+#[inline(always)]
+fn shift_bwd_body<const FMA: bool>(p: &[f32], s: &[f32], g: &[f32], dx: &mut [f32], da: &mut [f32]) {
+    let len = p.len() / da.len().max(1);
+    let rows = p.chunks_exact(len).zip(s.chunks_exact(len)).zip(g.chunks_exact(len)).zip(dx.chunks_exact_mut(len));
+    for ((((pr, sr), gr), dr), dak) in rows.zip(da) {
+        let mut sum = 0.0;
+        for j in 0..len {
+            let sg = sr[j];
+            let d = gr[j] * sg * madd::<FMA>(pr[j], 1.0 - sg, 1.0);
+            dr[j] += d;
+            sum += d;
+        }
+        *dak += sum;
+    }
+}
+
 /// z[r, j] += b[j] (no activation).
 #[inline(always)]
 fn bias_body(z: &mut [f32], b: &[f32]) {
@@ -180,6 +214,8 @@ macro_rules! dispatch {
 }
 
 dispatch!(silu_fwd_train, fwd_train_body, (z: &mut [f32], b: &[f32], y: &mut [f32], s: &mut [f32]));
+dispatch!(silu_shift_fwd, shift_fwd_body, (z: &mut [f32], a: &[f32], y: &mut [f32], s: &mut [f32]));
+dispatch!(silu_shift_bwd, shift_bwd_body, (p: &[f32], s: &[f32], g: &[f32], dx: &mut [f32], da: &mut [f32]));
 dispatch!(silu_fwd_infer, fwd_infer_body, (z: &mut [f32], b: &[f32]));
 dispatch!(silu_bwd, bwd_body, (p: &mut [f32], s: &[f32], g: &[f32], gb: &mut [f32]));
 dispatch!(silu_fwd_deriv, fwd_deriv_body, (z: &mut [f32], b: &[f32], ds: &mut [f32]));

@@ -2,25 +2,55 @@
 //!
 //! ```text
 //! y[b, o, p, q] = bias[o] + Σ_{c, i, j} W[o, c, i, j] · x[b, c, s·p + i − pad, s·q + j − pad]   (x = 0 outside the image)
-//! im2col:   X_b[(p, q), (c, i, j)] = x[b, c, s·p + i − pad, s·q + j − pad]   (stored as X_bᵀ),   so   y_b = W X_bᵀ + bias
-//! backward: ∂L/∂W = Σ_b G_b X_b,   ∂L/∂bias[o] = Σ_{b, p, q} G_b[o, (p, q)],   ∂L/∂X_b = G_bᵀ W,   ∂L/∂x = col2im(∂L/∂X_b)
+//! im2col:   X_b[(p, q), (i, j, c)] = x[b, c, s·p + i − pad, s·q + j − pad],   so   y_bᵀ = X_b W'ᵀ + bias   (W' = W in (i, j, c) order)
+//! backward: ∂L/∂W' = Σ_b G_b X_b,   ∂L/∂bias[o] = Σ_{b, p, q} G_b[o, (p, q)],   ∂L/∂X_b = G_bᵀ W',   ∂L/∂x = col2im(∂L/∂X_b)
 //! ```
 //!
-//! with G_b = ∂L/∂y_b (C_out × P, P = H'·W' output pixels) and W flattened to C_out × (C_in k²).
-//! The layout is PyTorch's: an image is C × H × W row-major (one row of a batch tensor per
-//! image), a kernel C_out × C_in × k × k. dfdx 0.13's own `Conv2D` needs nightly Rust
-//! (`generic_const_exprs`); this op runs on stable, with run-time shapes, on the CPU. The matrix
-//! products call gemm 0.19 ([`super::fused::mm`]); the images of a batch are split into one block
-//! per thread (fixed by the batch size and the thread count), and the blocks' weight gradients are
-//! added in block order, so results do not depend on thread timing. Within a block the nb images'
-//! X_bᵀ sit side by side, [X_1ᵀ … X_nbᵀ] (C_in k² × nb P), so each of the three products is one
-//! gemm over the block (Y = W [X_bᵀ], ∂L/∂W = [G_b] [X_bᵀ]ᵀ, ∂L/∂[X_bᵀ] = Wᵀ [G_b]) rather than nb
-//! small ones.
+//! with G_b = ∂L/∂y_b (C_out × P, P = H'·W' output pixels). The layout is PyTorch's: an image is
+//! C × H × W row-major (one row of a batch tensor per image), a kernel C_out × C_in × k × k.
+//! dfdx 0.13's own `Conv2D` needs nightly Rust (`generic_const_exprs`); this op runs on stable,
+//! with run-time shapes, on the CPU.
+//!
+//! Inside the op an image is turned channels-last (H·W × C), so that a row of the patch matrix
+//! X_b is a few contiguous runs of k·C_in numbers, and the kernel is reordered to (i, j, c) to
+//! match. That layout is also what makes the weight gradient fast: Σ_b G_b X_b contracts over
+//! pixels, and gemm 0.19 runs that product about ten times faster when X_b is pixel-major than
+//! when it is stored as X_bᵀ. The products call gemm 0.19 ([`super::fused::mm`]). The images of a
+//! batch are split into one block per thread (fixed by the batch size and the thread count), and
+//! each block into sub-blocks whose patch matrix stays in the L2 cache; the patch matrix is
+//! rebuilt in the backward pass rather than kept. Each block adds its weight gradient into its
+//! own buffer and the blocks are summed in block order, so results do not depend on thread timing.
 
-use super::fused::{mm, split_rows};
+use super::fused::{data, mm, split_rows};
 use super::pool;
 use dfdx::prelude::*;
+use std::cell::RefCell;
 use std::ops::Range;
+
+/// About this many numbers in the patch matrix of one sub-block (so it stays in the L2 cache).
+const SUB_BLOCK_NUMBERS: usize = 1 << 17;
+
+/// Buffers a thread reuses from one convolution to the next.
+#[derive(Default)]
+struct Scratch {
+    xt: Vec<f32>,
+    cols: Vec<f32>,
+    yt: Vec<f32>,
+    dcols: Vec<f32>,
+    dxt: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// The first `n` numbers of `v`, grown when it is shorter (contents are the caller's to overwrite).
+fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
+    &mut v[..n]
+}
 
 /// The geometry of one convolution: channels, input size, kernel size, stride and zero padding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,115 +90,161 @@ impl ConvShape {
         self.oh() * self.ow()
     }
 
-    /// The output pixels (p, q) whose patch entry (i, j) falls inside the image, and the input
-    /// row/column they read: `(p, y)` pairs for rows (same for columns with W and j).
+    /// For output row (or column) `p` of an input `size` long: the kernel offsets i0..i1 that
+    /// read inside the input, and the input index that offset i0 reads.
     #[inline]
-    fn inside(&self, i: usize, size: usize, out: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
-        let (s, pad) = (self.stride, self.pad);
-        (0..out).filter_map(move |p| (p * s + i).checked_sub(pad).filter(|&y| y < size).map(|y| (p, y)))
+    fn inside(&self, p: usize, size: usize) -> (usize, usize, usize) {
+        let start = p * self.stride; // the input index of offset 0, plus pad
+        let i0 = self.pad.saturating_sub(start).min(self.k);
+        let i1 = self.k.min((size + self.pad).saturating_sub(start)).max(i0);
+        (i0, i1, (start + i0).saturating_sub(self.pad))
     }
 
-    /// With stride 1, the output columns q0..q1 whose kernel column j reads inside the image
-    /// (input columns q + j − pad, one run); `None` for other strides.
-    #[inline]
-    fn run(&self, j: usize) -> Option<(usize, usize)> {
-        (self.stride == 1).then(|| {
-            let q0 = self.pad.saturating_sub(j);
-            let q1 = self.ow().min((self.w + self.pad).saturating_sub(j));
-            (q0, q1.max(q0))
+    /// The kernel in channels-last order: W'[o, (i, j, c)] = W[o, (c, i, j)].
+    fn kernel_channels_last(&self, w: &[f32]) -> Vec<f32> {
+        let mut out = vec![0.0; w.len()];
+        self.each_kernel_entry(|cl, std| out[cl] = w[std]);
+        out
+    }
+
+    /// Adds a gradient of W' (channels-last order) to one of W.
+    fn add_kernel_grad(&self, gcl: &[f32], dw: &mut [f32]) {
+        self.each_kernel_entry(|cl, std| dw[std] += gcl[cl]);
+    }
+
+    /// Calls `f(index in W', index in W)` for every kernel entry.
+    fn each_kernel_entry(&self, mut f: impl FnMut(usize, usize)) {
+        let (k, cin, patch) = (self.k, self.cin, self.patch());
+        for o in 0..self.cout {
+            for c in 0..cin {
+                for i in 0..k {
+                    for j in 0..k {
+                        f(o * patch + (i * k + j) * cin + c, o * patch + (c * k + i) * k + j);
+                    }
+                }
+            }
+        }
+    }
+
+    /// X (P × k² C_in, row-major) of one image given channels last (`xt`, H·W × C_in): row
+    /// (p, q) holds x[c, s·p + i − pad, s·q + j − pad] at column (i, j, c), zeros outside the image.
+    pub(crate) fn im2col(&self, xt: &[f32], cols: &mut [f32]) {
+        let (k, cin, patch, ow) = (self.k, self.cin, self.patch(), self.ow());
+        for p in 0..self.oh() {
+            let (i0, i1, y0) = self.inside(p, self.h);
+            for q in 0..ow {
+                let (j0, j1, x0) = self.inside(q, self.w);
+                let row = &mut cols[(p * ow + q) * patch..][..patch];
+                for (i, seg) in row.chunks_exact_mut(k * cin).enumerate() {
+                    if i < i0 || i >= i1 || j1 == j0 {
+                        seg.fill(0.0);
+                        continue;
+                    }
+                    let from = ((y0 + i - i0) * self.w + x0) * cin;
+                    seg[..j0 * cin].fill(0.0);
+                    seg[j0 * cin..j1 * cin].copy_from_slice(&xt[from..][..(j1 - j0) * cin]);
+                    seg[j1 * cin..].fill(0.0);
+                }
+            }
+        }
+    }
+
+    /// Adds the gradient of one image's X (as [`ConvShape::im2col`] lays it out) back onto the
+    /// pixels it was read from, channels last (`dxt`, H·W × C_in).
+    fn col2im_add(&self, dcols: &[f32], dxt: &mut [f32]) {
+        let (k, cin, patch, ow) = (self.k, self.cin, self.patch(), self.ow());
+        for p in 0..self.oh() {
+            let (i0, i1, y0) = self.inside(p, self.h);
+            for q in 0..ow {
+                let (j0, j1, x0) = self.inside(q, self.w);
+                let row = &dcols[(p * ow + q) * patch..][..patch];
+                for i in i0..i1 {
+                    let from = ((y0 + i - i0) * self.w + x0) * cin;
+                    let seg = &row[(i * k + j0) * cin..(i * k + j1) * cin];
+                    dxt[from..][..seg.len()].iter_mut().zip(seg).for_each(|(d, g)| *d += g);
+                }
+            }
+        }
+    }
+
+    /// The patch matrices of the m images of `x` (C_in × H·W each), stacked: m P × k² C_in.
+    fn patches(&self, x: &[f32], xt: &mut [f32], cols: &mut [f32]) {
+        let (hw, pp, patch) = (self.h * self.w, self.pixels(), self.patch());
+        for (b, xb) in x.chunks_exact(self.in_len()).enumerate() {
+            to_channels_last(xb, self.cin, hw, xt);
+            self.im2col(xt, &mut cols[b * pp * patch..][..pp * patch]);
+        }
+    }
+
+    /// Images per sub-block for a block of nb images.
+    fn sub_block(&self, nb: usize) -> usize {
+        (SUB_BLOCK_NUMBERS / (self.pixels() * self.patch())).clamp(1, nb.max(1))
+    }
+
+    /// y_b = conv(x_b) for the images of one block (`x`, `y`), a sub-block at a time: its patch
+    /// matrix X (m P × k² C_in), then Yᵀ = X W'ᵀ (m P × C_out) as one product, then back to C_out × P
+    /// per image with the bias.
+    fn forward(&self, x: &[f32], wcl: &[f32], bias: &[f32], y: &mut [f32]) {
+        let (pp, patch, cout) = (self.pixels(), self.patch(), self.cout);
+        let sb = self.sub_block(x.len() / self.in_len());
+        SCRATCH.with(|s| {
+            let Scratch { xt, cols, yt, .. } = &mut *s.borrow_mut();
+            let xt = sized(xt, self.in_len());
+            for (xs, ys) in x.chunks(sb * self.in_len()).zip(y.chunks_mut(sb * self.out_len())) {
+                let rows = xs.len() / self.in_len() * pp;
+                let (cols, yt) = (sized(cols, rows * patch), sized(yt, rows * cout));
+                self.patches(xs, xt, cols);
+                mm((rows, cout, patch), yt, (cout, 1), false, cols, (patch, 1), wcl, (1, patch));
+                for (yb, ytb) in ys.chunks_exact_mut(self.out_len()).zip(yt.chunks_exact(pp * cout)) {
+                    for ((yo, &bo), o) in yb.chunks_exact_mut(pp).zip(bias).zip(0..) {
+                        yo.iter_mut().zip(ytb.iter().skip(o).step_by(cout)).for_each(|(v, t)| *v = t + bo);
+                    }
+                }
+            }
         })
     }
 
-    /// Xᵀ (C_in k² × P) of one image `x` (C_in·H·W numbers): row (c, i, j) holds the pixel each
-    /// output pixel reads through kernel entry (c, i, j), zeros where that falls outside the image.
-    /// Row r is written to `cols[r·ld..][..P]`, so the images of a batch can sit side by side
-    /// (ld = n P, image b starting at column b P).
-    pub(crate) fn im2col(&self, x: &[f32], cols: &mut [f32], ld: usize) {
-        let (k, ow, pp) = (self.k, self.ow(), self.pixels());
-        for c in 0..self.cin {
-            let img = &x[c * self.h * self.w..][..self.h * self.w];
-            for i in 0..k {
-                for j in 0..k {
-                    let row = &mut cols[((c * k + i) * k + j) * ld..][..pp];
-                    row.fill(0.0);
-                    for (p, y) in self.inside(i, self.h, self.oh()) {
-                        let (src, dst) = (&img[y * self.w..][..self.w], &mut row[p * ow..][..ow]);
-                        match self.run(j) {
-                            Some((q0, q1)) => dst[q0..q1].copy_from_slice(&src[q0 + j - self.pad..q1 + j - self.pad]),
-                            None => self.inside(j, self.w, ow).for_each(|(q, xx)| dst[q] = src[xx]),
-                        }
+    /// The backward pass for the images of one block: rebuilds each sub-block's X, then adds
+    /// into `dx` (that block's images), `dwcl` (the gradient of W', channels last) and `db`.
+    fn backward(&self, x: &[f32], dy: &[f32], wcl: &[f32], dx: &mut [f32], dwcl: &mut [f32], db: &mut [f32]) {
+        let (pp, patch, cout, hw) = (self.pixels(), self.patch(), self.cout, self.h * self.w);
+        let sb = self.sub_block(x.len() / self.in_len());
+        SCRATCH.with(|s| {
+            let Scratch { xt, cols, yt, dcols, dxt } = &mut *s.borrow_mut();
+            let (xt, dxt) = (sized(xt, self.in_len()), sized(dxt, self.in_len()));
+            let parts = x.chunks(sb * self.in_len()).zip(dy.chunks(sb * self.out_len()));
+            for ((xs, dys), dxs) in parts.zip(dx.chunks_mut(sb * self.in_len())) {
+                let rows = xs.len() / self.in_len() * pp;
+                let (cols, gt, dcols) = (sized(cols, rows * patch), sized(yt, rows * cout), sized(dcols, rows * patch));
+                self.patches(xs, xt, cols);
+                // Gᵀ (m P × C_out), pixel-major like X.
+                for (dyb, gtb) in dys.chunks_exact(self.out_len()).zip(gt.chunks_exact_mut(pp * cout)) {
+                    for (o, go) in dyb.chunks_exact(pp).enumerate() {
+                        gtb.iter_mut().skip(o).step_by(cout).zip(go).for_each(|(t, g)| *t = *g);
+                    }
+                }
+                // ∂L/∂W' += G X,   ∂L/∂bias += the column sums of Gᵀ,   ∂L/∂X = Gᵀ W'.
+                mm((cout, patch, rows), dwcl, (patch, 1), true, gt, (1, cout), cols, (patch, 1));
+                for r in gt.chunks_exact(cout) {
+                    db.iter_mut().zip(r).for_each(|(d, g)| *d += g);
+                }
+                mm((rows, patch, cout), dcols, (patch, 1), false, gt, (cout, 1), wcl, (patch, 1));
+                for (dcb, dxb) in dcols.chunks_exact(pp * patch).zip(dxs.chunks_exact_mut(self.in_len())) {
+                    dxt.fill(0.0);
+                    self.col2im_add(dcb, dxt);
+                    for (c, dxc) in dxb.chunks_exact_mut(hw).enumerate() {
+                        dxc.iter_mut().zip(dxt.iter().skip(c).step_by(self.cin)).for_each(|(d, g)| *d += g);
                     }
                 }
             }
-        }
+        })
     }
+}
 
-    /// Adds the gradient of one image's Xᵀ (rows `ld` apart, as [`ConvShape::im2col`] writes
-    /// them) back onto the pixels it was read from.
-    fn col2im_add(&self, dcols: &[f32], dx: &mut [f32], ld: usize) {
-        let (k, ow, pp) = (self.k, self.ow(), self.pixels());
-        for c in 0..self.cin {
-            let img = &mut dx[c * self.h * self.w..][..self.h * self.w];
-            for i in 0..k {
-                for j in 0..k {
-                    let row = &dcols[((c * k + i) * k + j) * ld..][..pp];
-                    for (p, y) in self.inside(i, self.h, self.oh()) {
-                        let (src, dst) = (&row[p * ow..][..ow], &mut img[y * self.w..][..self.w]);
-                        match self.run(j) {
-                            Some((q0, q1)) => dst[q0 + j - self.pad..q1 + j - self.pad]
-                                .iter_mut()
-                                .zip(&src[q0..q1])
-                                .for_each(|(d, s)| *d += s),
-                            None => self.inside(j, self.w, ow).for_each(|(q, xx)| dst[xx] += src[q]),
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// y_b = W X_bᵀ + bias for the nb images of `x` (one per `in_len` numbers) into `y`, as one
-    /// product Y = W [X_1ᵀ … X_nbᵀ] (C_out × nb P); keeps [X_1ᵀ … X_nbᵀ] in `cols` (C_in k² × nb P).
-    fn forward(&self, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32], cols: &mut [f32]) {
-        let (pp, patch, nb) = (self.pixels(), self.patch(), x.len() / self.in_len());
-        let ld = nb * pp;
-        for (b, xb) in x.chunks_exact(self.in_len()).enumerate() {
-            self.im2col(xb, &mut cols[b * pp..], ld);
-        }
-        let mut wide = vec![0.0f32; self.cout * ld];
-        mm((self.cout, ld, patch), &mut wide, (ld, 1), false, w, (patch, 1), cols, (ld, 1));
-        // Y (C_out × nb P) back to one C_out × P image after another, plus the bias.
-        for (b, yb) in y.chunks_exact_mut(self.out_len()).enumerate() {
-            for ((yo, src), &bo) in yb.chunks_exact_mut(pp).zip(wide.chunks_exact(ld)).zip(bias) {
-                yo.iter_mut().zip(&src[b * pp..][..pp]).for_each(|(v, s)| *v = s + bo);
-            }
-        }
-    }
-
-    /// The backward pass for the nb images of one block: adds into `dx` (that block's images),
-    /// `dw` and `db` from G (`dy`) and the kept [X_1ᵀ … X_nbᵀ] (`cols`), each product over the
-    /// whole block at once.
-    fn backward(&self, dy: &[f32], cols: &[f32], w: &[f32], dx: &mut [f32], dw: &mut [f32], db: &mut [f32]) {
-        let (pp, patch, nb) = (self.pixels(), self.patch(), dy.len() / self.out_len());
-        let ld = nb * pp;
-        // G = [G_1 … G_nb] (C_out × nb P).
-        let mut g = vec![0.0f32; self.cout * ld];
-        for (b, gb) in dy.chunks_exact(self.out_len()).enumerate() {
-            for (dst, src) in g.chunks_exact_mut(ld).zip(gb.chunks_exact(pp)) {
-                dst[b * pp..][..pp].copy_from_slice(src);
-            }
-        }
-        // ∂L/∂W += G [X_1 … X_nb]ᵀᵀ = Σ_b G_b X_b,   ∂L/∂bias[o] += Σ of row o of G.
-        mm((self.cout, patch, ld), dw, (patch, 1), true, &g, (ld, 1), cols, (1, ld));
-        for (d, go) in db.iter_mut().zip(g.chunks_exact(ld)) {
-            *d += go.iter().sum::<f32>();
-        }
-        // ∂L/∂[X_1ᵀ … X_nbᵀ] = Wᵀ G, then back onto the pixels of each image.
-        let mut dcols = vec![0.0f32; patch * ld];
-        mm((patch, ld, self.cout), &mut dcols, (ld, 1), false, w, (1, patch), &g, (ld, 1));
-        for (b, dxb) in dx.chunks_exact_mut(self.in_len()).enumerate() {
-            self.col2im_add(&dcols[b * pp..], dxb, ld);
-        }
+/// One image C × N (row-major) to N × C.
+fn to_channels_last(x: &[f32], c: usize, n: usize, xt: &mut [f32]) {
+    for (ch, row) in x.chunks_exact(n).enumerate().take(c) {
+        xt.iter_mut().skip(ch).step_by(c).zip(row).for_each(|(t, v)| *t = *v);
     }
 }
 
@@ -194,20 +270,14 @@ pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
     assert_eq!(*bias.shape(), (1, s.cout), "conv2d: one bias per output channel (1 × C_out)");
     assert!(s.h + 2 * s.pad >= s.k && s.w + 2 * s.pad >= s.k && s.stride > 0, "conv2d: the kernel fits");
     let (x, mut tape) = x.split_tape();
-    let (xv, wv, bv) = (x.as_vec(), w.as_vec(), bias.as_vec());
-    let (pp, patch) = (s.pixels(), s.patch());
+    let (xv, bv) = (data(&x), data(bias));
+    let wcl = s.kernel_channels_last(&data(w));
     let parts = blocks(n);
     let mut y = vec![0.0f32; n * s.out_len()];
-    let mut cols = vec![0.0f32; n * pp * patch];
     {
-        let mut items: Vec<_> = parts
-            .iter()
-            .cloned()
-            .zip(split_rows(&mut y, s.out_len(), &parts))
-            .zip(split_rows(&mut cols, pp * patch, &parts))
-            .collect();
-        pool::for_each_mut(&mut items, |_, ((r, yb), cb)| {
-            s.forward(&xv[r.start * len..r.end * len], &wv, &bv, yb, cb);
+        let mut items: Vec<_> = parts.iter().cloned().zip(split_rows(&mut y, s.out_len(), &parts)).collect();
+        pool::for_each_mut(&mut items, |_, (r, yb)| {
+            s.forward(&xv[r.start * len..r.end * len], &wcl, &bv, yb);
         });
     }
     let out = x.device().tensor_from_vec(y, (n, s.out_len()));
@@ -221,12 +291,11 @@ pub(crate) fn conv2d<T: Tape<f32, Cpu>>(
                 parts.iter().cloned().zip(split_rows(dx, len, &parts)).zip(own.iter_mut()).collect();
             pool::for_each_mut(&mut items, |_, ((r, dxb), (gw, gb))| {
                 let dyb = &dy[r.start * s.out_len()..r.end * s.out_len()];
-                let cb = &cols[r.start * pp * patch..r.end * pp * patch];
-                s.backward(dyb, cb, &wv, dxb, gw, gb);
+                s.backward(&xv[r.start * len..r.end * len], dyb, &wcl, dxb, gw, gb);
             });
         }
         for (gw, gb) in &own {
-            dw.iter_mut().zip(gw).for_each(|(a, b)| *a += b);
+            s.add_kernel_grad(gw, dw);
             db.iter_mut().zip(gb).for_each(|(a, b)| *a += b);
         }
         Ok(())
@@ -349,16 +418,59 @@ mod tests {
         }
     }
 
+    /// A batch large enough to be cut into several sub-blocks (and blocks, with several threads)
+    /// gives the direct convolution, and the gradients of its images one at a time.
+    #[test]
+    fn sub_blocks_change_nothing() {
+        let s = ConvShape { cin: 16, cout: 8, h: 8, w: 8, k: 3, stride: 1, pad: 1 };
+        let n = 40;
+        assert!(s.sub_block(n) < n / 2, "the batch spans at least three sub-blocks");
+        let (x, w, b, r) = (
+            random(n * s.in_len(), 70),
+            random(s.cout * s.patch(), 71),
+            random(s.cout, 72),
+            random(n * s.out_len(), 73),
+        );
+        let dev = Cpu::default();
+        let y = conv2d(
+            dev.tensor_from_vec(x.clone(), (n, s.in_len())),
+            &dev.tensor_from_vec(w.clone(), (s.cout, s.patch())),
+            &dev.tensor_from_vec(b.clone(), (1, s.cout)),
+            s,
+        );
+        for (a, e) in y.as_vec().iter().zip(&direct(&s, &x, &w, &b, n)) {
+            assert!((*a as f64 - e).abs() < 1e-4, "{a} vs {e}");
+        }
+        let (_, [gx, gw, gb]) = loss_and_grads(&s, &x, &w, &b, &r, n);
+        let (mut gw1, mut gb1) = (vec![0.0f64; gw.len()], vec![0.0f64; gb.len()]);
+        for i in 0..n {
+            let (xi, ri) = (&x[i * s.in_len()..][..s.in_len()], &r[i * s.out_len()..][..s.out_len()]);
+            let (_, [gxi, gwi, gbi]) = loss_and_grads(&s, xi, &w, &b, ri, 1);
+            for (a, e) in gx[i * s.in_len()..][..s.in_len()].iter().zip(&gxi) {
+                assert!((a - e).abs() < 1e-4, "image {i}: ∂L/∂x {a} vs {e}");
+            }
+            gw1.iter_mut().zip(&gwi).for_each(|(a, g)| *a += *g as f64);
+            gb1.iter_mut().zip(&gbi).for_each(|(a, g)| *a += *g as f64);
+        }
+        for (a, e) in gw.iter().zip(&gw1).chain(gb.iter().zip(&gb1)) {
+            assert!((*a as f64 - e).abs() < 1e-3 * (1.0 + e.abs()), "∂L/∂W or ∂L/∂bias: {a} vs {e}");
+        }
+    }
+
     #[test]
     fn im2col_reads_zeros_outside_the_image() {
         let s = SHAPES[0];
         let x: Vec<f32> = (1..=s.in_len()).map(|v| v as f32).collect();
-        let pp = s.oh() * s.ow();
+        let (pp, hw) = (s.oh() * s.ow(), s.h * s.w);
+        let mut xt = vec![f32::NAN; s.in_len()];
+        to_channels_last(&x, s.cin, hw, &mut xt);
         let mut cols = vec![f32::NAN; pp * s.patch()];
-        s.im2col(&x, &mut cols, pp);
-        // Output pixel (0, 0), channel 0: the top row and left column of its 3 × 3 patch are padding.
-        let patch: Vec<f32> = (0..9).map(|r| cols[r * pp]).collect();
-        assert_eq!(patch, [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 5.0, 6.0]);
+        s.im2col(&xt, &mut cols);
+        // Output pixel (0, 0): the top row and left column of its 3 × 3 patch are padding, in
+        // both channels; columns are ordered (i, j, c), so channel 0 is every second entry.
+        let channel = |c: usize| -> Vec<f32> { (0..9).map(|r| cols[r * s.cin + c]).collect() };
+        assert_eq!(channel(0), [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 5.0, 6.0]);
+        assert_eq!(channel(1), [0.0, 0.0, 0.0, 0.0, 21.0, 22.0, 0.0, 25.0, 26.0]);
         assert!(cols.iter().all(|v| v.is_finite()));
     }
 }

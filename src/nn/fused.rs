@@ -107,7 +107,8 @@ pub(super) fn buf(n: usize) -> Vec<f32> {
     vec![0.0; n]
 }
 
-fn data<S: dfdx::shapes::Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
+/// The numbers of a contiguous tensor, copied in one go (dfdx's `as_vec` walks them one index at a time).
+pub(super) fn data<S: dfdx::shapes::Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
     let mut v = buf(t.shape().num_elements());
     t.copy_into(&mut v);
     v

@@ -26,7 +26,8 @@
 //! | `ids.rs` | the tensor-id workaround that lets a model cross notebook cells |
 //! | `optim.rs` | [`OptimizerConfig`]: Adam or AdamW and the learning rate |
 //! | [`checkpoint`] | weights + configuration in one safetensors file, written atomically |
-//! | `conv.rs` | a 2-D convolution as one op on dfdx's tape: im2col + gemm 0.19 forward, its own backward (stable Rust, run-time shapes) |
+//! | `silu.rs` | SiLU as one op on dfdx's tape, optionally after a per-channel shift (the U-Net's embedding), vectorised and split over the pool |
+//! | `conv.rs` | a 2-D convolution as one op on dfdx's tape: im2col (channels last, L2-sized sub-blocks) + gemm 0.19 forward, its own backward (stable Rust, run-time shapes) |
 //! | `classifier.rs` | [`DigitClassifier`]: an MLP on the 64 pixels of a digit, its features φ; class accuracy and the Fréchet distance of generated digits, the shipped checkpoint |
 //! | `unet.rs` | [`UNet`], [`UNetConfig`]: a small U-Net on square grey images (skips, time and label embedding with ∅), non-generic, trained by the one trainer, saved as a checkpoint |
 //! | `device.rs` | [`Device`] (`cpu`, `cuda:k`: the plain choice, parsed from a string) and [`ModelDevice`], the dfdx device behind it; CUDA with the `cuda` feature |
@@ -73,6 +74,7 @@ mod mlp;
 mod net;
 mod optim;
 mod pool;
+mod silu;
 mod unet;
 
 pub use classifier::{ClassifierConfig, DigitClassifier, DigitScore, SHIPPED_CLASSIFIER};

@@ -14,7 +14,8 @@
 //!
 //! [`UNet`] keeps the one model contract `(x, t, labels) ↦ v`: a row of `x` is an S × S image
 //! flattened row by row. Convolutions are the tape op of `conv.rs` (im2col + gemm, its own
-//! backward), the rest is dfdx's run-time-shaped ops, so the whole network trains on dfdx's tape.
+//! backward), SiLU (with the embedding added per channel) that of `silu.rs`; the rest is dfdx's
+//! run-time-shaped ops, so the whole network trains on dfdx's tape.
 //! The parameters are plain run-time-shaped dfdx tensors, updated by the same Adam as a label
 //! table (`optim.rs`), and saved with the checkpoint code ([`super::checkpoint`]). The type is
 //! not generic, so notebook cells (compiled at opt-level 0) call the library's compiled code.
@@ -22,8 +23,10 @@
 
 use super::checkpoint::{self, CheckpointMeta, FORMAT_VERSION};
 use super::conv::{conv2d, ConvShape};
+use super::fused::data;
 use super::optim::{AdamState, OptimizerConfig};
 use super::pool;
+use super::silu::{silu, silu_shift};
 use super::TrainableModel;
 use crate::error::{Error, Result};
 use crate::field::{check_labels, Model, Time, VectorField, NULL_LABEL};
@@ -356,14 +359,11 @@ impl UNet {
         e: Tensor<(usize, usize), f32, Cpu, T>,
         l: Res,
     ) -> Tensor<(usize, usize), f32, Cpu, T> {
-        let (n, c, px) = (h.shape().0, l.c1.s.cout, l.c1.s.h * l.c1.s.w);
         let skip = match l.skip {
             Some(s) => self.conv(h.with_empty_tape(), s),
             None => h.with_empty_tape(),
         };
-        let z = self.conv(silu(h), l.c1).reshape_like(&(n, c, px));
-        let a = self.dense(e, l.e).broadcast_like::<_, Axis<2>>(&(n, c, px));
-        let z = silu((z + a).reshape_like(&(n, c * px)));
+        let z = silu_shift(self.conv(silu(h), l.c1), self.dense(e, l.e));
         self.conv(z, l.c2) + skip
     }
 
@@ -485,11 +485,6 @@ impl UNet {
     }
 }
 
-/// SiLU(x) = x σ(x), on the tape.
-fn silu<S: Shape, T: Tape<f32, Cpu> + Merge<T>>(x: Tensor<S, f32, Cpu, T>) -> Tensor<S, f32, Cpu, T> {
-    x.with_empty_tape().sigmoid() * x
-}
-
 impl VectorField for UNet {
     /// The unconditional velocity v_θ(x, t | ∅) (a model without classes: v_θ(x, t)).
     fn eval_into(&self, x: &Points, t: Time<'_>, out: &mut Points) -> Result<()> {
@@ -534,8 +529,8 @@ impl TrainableModel for UNet {
             .adam
             .get_or_insert_with(|| self.params.iter().map(|p| AdamState::new(p.shape().0 * p.shape().1)).collect());
         for (p, st) in self.params.iter_mut().zip(states.iter_mut()) {
-            let g = grads.get(&*p).as_vec();
-            let mut v = p.as_vec();
+            let g = data(&grads.get(&*p));
+            let mut v = data(p);
             st.step(&mut v, &g, &cfg);
             p.copy_from(&v);
         }
