@@ -296,17 +296,45 @@ pub fn check_shape(path: &Path, meta: &CheckpointMeta, model: &str, shape: &[(&s
 /// The configuration of a checkpoint written for `model` (its metadata's `model_config`).
 ///
 /// Errors: [`Error::Checkpoint`] when the file holds another model or its configuration does not parse.
-pub(crate) fn model_config<C: serde::de::DeserializeOwned>(
-    path: &Path,
-    meta: &CheckpointMeta,
-    model: &str,
-) -> Result<C> {
+fn model_config<C: serde::de::DeserializeOwned>(path: &Path, meta: &CheckpointMeta, model: &str) -> Result<C> {
     let bad = |reason: String| Error::Checkpoint { path: path.display().to_string(), reason };
     if meta.model != model {
         return Err(bad(format!("it holds a {}, not a {model}; load it with the type that saved it", meta.model)));
     }
     serde_json::from_value(meta.model_config.clone())
         .map_err(|e| bad(format!("its {model} configuration is not valid ({e})")))
+}
+
+/// A run-time-shaped CPU parameter.
+pub(crate) type Param = Tensor<(usize, usize), f32, dfdx::prelude::Cpu>;
+
+/// A model whose parameters are run-time-shaped CPU tensors saved under names ([`save_named`]).
+pub(crate) trait NamedParams {
+    /// The names of the parameters, and the parameters, in the same order.
+    fn named_params(&mut self) -> (&[String], &mut [Param]);
+}
+
+/// Loads a model saved by [`save_named`]: checks that the file holds a `model`, rebuilds it from
+/// the configuration the file records (`build`), then copies in its tensors. `what` names the
+/// model in messages. Returns the model and the file's metadata.
+///
+/// Errors: [`Error::Io`] for a missing file; [`Error::Checkpoint`] for another model or format
+/// version, a configuration that `build` refuses, or tensors that do not match it.
+pub(crate) fn load_named<C: serde::de::DeserializeOwned, M: NamedParams>(
+    path: &Path,
+    model: &str,
+    what: &str,
+    build: impl FnOnce(C) -> Result<M>,
+) -> Result<(M, CheckpointMeta)> {
+    let (meta, tensors) = load_tensors(path)?;
+    let config: C = model_config(path, &meta, model)?;
+    let mut loaded = build(config).map_err(|e| Error::Checkpoint {
+        path: path.display().to_string(),
+        reason: format!("its configuration makes no {what}: {e}"),
+    })?;
+    let (names, params) = loaded.named_params();
+    fill_named(path, what, names, params, tensors)?;
+    Ok((loaded, meta))
 }
 
 /// Saves run-time-shaped parameters `params` under `names`, with `meta`, to `path` (atomically).
@@ -331,7 +359,7 @@ pub(crate) fn save_named(
 /// each of the same shape; every tensor must be used.
 ///
 /// Errors: [`Error::Checkpoint`] for a missing tensor, one of another shape, or one left over.
-pub(crate) fn fill_named(
+fn fill_named(
     path: &Path,
     model: &str,
     names: &[String],

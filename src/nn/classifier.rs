@@ -336,14 +336,12 @@ impl DigitClassifier {
     /// Errors: [`Error::Io`] for a missing file; [`Error::Checkpoint`] for a file of another
     /// format version or model, or one whose tensors do not match its configuration.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<DigitClassifier> {
-        let path = path.as_ref();
-        let (meta, tensors) = checkpoint::load_tensors(path)?;
-        let config: ClassifierConfig = checkpoint::model_config(path, &meta, MODEL_NAME)?;
-        let mut clf = DigitClassifier::new(config).map_err(|e| Error::Checkpoint {
-            path: path.display().to_string(),
-            reason: format!("its configuration makes no classifier: {e}"),
-        })?;
-        checkpoint::fill_named(path, MODEL_NAME, &clf.names, &mut clf.params, tensors)?;
-        Ok(clf)
+        Ok(checkpoint::load_named(path.as_ref(), MODEL_NAME, "digit classifier", DigitClassifier::new)?.0)
+    }
+}
+
+impl checkpoint::NamedParams for DigitClassifier {
+    fn named_params(&mut self) -> (&[String], &mut [checkpoint::Param]) {
+        (&self.names, &mut self.params)
     }
 }

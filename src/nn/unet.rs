@@ -454,14 +454,7 @@ impl UNet {
     /// Errors: [`Error::Io`] for a missing file; [`Error::Checkpoint`] for a file of another
     /// format version or model, or one whose tensors do not match its configuration.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<UNet> {
-        let path = path.as_ref();
-        let (meta, tensors) = checkpoint::load_tensors(path)?;
-        let config: UNetConfig = checkpoint::model_config(path, &meta, MODEL_NAME)?;
-        let mut net = UNet::new(config).map_err(|e| Error::Checkpoint {
-            path: path.display().to_string(),
-            reason: format!("its configuration makes no U-Net: {e}"),
-        })?;
-        checkpoint::fill_named(path, "U-Net", &net.names, &mut net.params, tensors)?;
+        let (mut net, meta) = checkpoint::load_named(path.as_ref(), MODEL_NAME, "U-Net", UNet::new)?;
         net.steps = meta.steps;
         Ok(net)
     }
@@ -482,6 +475,12 @@ impl UNet {
     /// Errors: those of [`crate::guidance::sample`] (labels out of range, a model without classes, steps = 0).
     pub fn sample(&self, labels: &[usize], w: f64, steps: usize, seed: u64) -> Result<Points> {
         crate::guidance::sample(self, labels.to_vec(), w, steps, crate::solver::Method::Midpoint, seed)
+    }
+}
+
+impl checkpoint::NamedParams for UNet {
+    fn named_params(&mut self) -> (&[String], &mut [P2]) {
+        (&self.names, &mut self.params)
     }
 }
 
