@@ -14,9 +14,11 @@
 //!
 //! `--run` first retrains our models (`benchmark_2d` for each task × method × seed, one
 //! thread each, one after the other), replacing their rows in `results/benchmark_2d.tsv` as
-//! each finishes, with progress. All 95 runs take about 3–6 hours on a quiet 2-core machine
-//! (I-CFM, FM and VP-CFM about 25 s each, OT-CFM and SB-CFM several minutes each: the exact
-//! minibatch assignment of 512 × 512 every step); restrict with the flags.
+//! each finishes, with progress. All 95 runs take about an hour of one core when the machine is
+//! otherwise quiet (OT-CFM and SB-CFM about 65 s each, measured 2026-11-30 at 300 steps/s with the
+//! other core busy: the exact minibatch assignment of 512 × 512 every step; VP-CFM about 5 s; I-CFM
+//! and FM seconds to tens of seconds); the stored rows took 3.8 h in all because they were made beside
+//! the TorchCFM yardstick queue at loads up to 29. Restrict with the flags.
 //!
 //! The last lines are machine-readable: `cells_met: K/N` (N the cells judged), `cells_missed`,
 //! `cells_pending`, `cells_na`, and `otcfm_npe_below_half_icfm: K/T` (the paper's ordering,

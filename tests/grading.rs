@@ -182,6 +182,35 @@ fn hints_show_the_input_what_came_back_and_what_was_expected() {
     assert!(text.contains("check_with_hint!(gaussian_velocity, 2)") && !text.contains("Formula:"), "{text}");
 }
 
+/// Every typical mistake of topic 7.2 fails with its own diagnosis.
+#[test]
+fn the_mistakes_of_7_2_are_named() {
+    use grade::{ot_pairing::EXERCISE as ot, path_energy::EXERCISE as pe, sort_pairing::EXERCISE as sort};
+    use wrong::{ot_pairing as o, path_energy as p, sort_pairing as s};
+    let named = [
+        (ot.grade(&o::nearest_with_replacement), "expected a permutation"),
+        (ot.grade(&o::sampled_with_replacement), "expected a permutation"),
+        (ot.grade(&o::greedy_nearest), "that is the greedy pairing"),
+        (ot.grade(&o::plain_distance), "optimal for the plain distance"),
+        (ot.grade(&o::inverse), "that is the inverse permutation"),
+        (ot.grade(&o::as_drawn), "the independent coupling"),
+        (pe.grade(&p::missing_dt), "the time steps are missing"),
+        (pe.grade(&p::times_dt), "multiplied by the time step instead of dividing"),
+        (pe.grade(&p::sum_over_particles), "the sum over the particles"),
+        (pe.grade(&p::endpoints_only), "only uses the first and last states"),
+        (pe.grade(&p::uniform_steps_assumed), "you assumed equal steps"),
+        (pe.grade(&p::not_squared), "the displacements are not squared"),
+        (sort.grade(&s::ranks_x1_only), "the ranking of x1 alone"),
+        (sort.grade(&s::inverse), "the inverse permutation"),
+        (sort.grade(&s::reversed), "reverses the order"),
+        (sort.grade(&s::as_drawn), "the pairing as drawn"),
+        (sort.grade(&s::nearest), "a data point is used more than once"),
+    ];
+    for (v, words) in &named {
+        assert!(reason(v).contains(words), "{words}: {}", reason(v));
+    }
+}
+
 /// Every typical mistake of topic 7.6 fails with its own diagnosis.
 #[test]
 fn the_mistakes_of_7_6_are_named() {

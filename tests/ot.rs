@@ -233,6 +233,14 @@ fn from_standard_normal_the_independent_flow_map_is_the_ot_map() {
     let root = sqrtm_psd(&cov1).unwrap();
     assert!((&a - &root).amax() < 1e-9, "flow matrix {a} vs Σ^½ {root}");
     assert!((gaussian_ot_matrix(&DMatrix::identity(2, 2), &cov1).unwrap() - &root).amax() < 1e-12);
+    // Why: the field u_t(x) = μ̇_t + M_t (x − μ_t) has matrices M_t that commute with Σ (both are
+    // functions of Σ alone), so the flow map, the time-ordered product of exp(M_t dt), is a function
+    // of Σ too, and the one that carries I to Σ symmetrically is Σ^½.
+    for t in [0.1, 0.5, 0.9] {
+        let m = bridge.matrix(t).unwrap();
+        assert!((&m * &cov1 - &cov1 * &m).amax() < 1e-12 * m.amax().max(1.0), "M_{t} does not commute with Σ: {m}");
+        assert!((&m - m.transpose()).amax() < 1e-12, "M_{t} should be symmetric: {m}");
+    }
     // The field itself: integrating it moves x₀ to μ + Σ^½ x₀ ...
     let x0 = Points::randn(50, 2, 3);
     let x1 = solve(&bridge, &x0, &TimeGrid::uniform(0.0, 1.0, 400).unwrap(), Method::Rk4).unwrap().final_state;
@@ -262,6 +270,11 @@ fn when_covariances_do_not_commute_flow_matching_misses_the_ot_map() {
     let close = |m: &DMatrix<f64>, want: [[f64; 2]; 2]| (m - mat(&want)).amax() < 0.006;
     assert!(close(&flow, [[1.82, 1.65], [0.41, 1.82]]), "flow map {flow}");
     assert!(close(&ot, [[1.97, 0.64], [0.64, 1.54]]), "OT map {ot}");
+    // Here the field's matrices neither commute with Σ₁ nor are symmetric, which is what lets the
+    // flow map come out non-symmetric (an OT map between centred Gaussians is symmetric).
+    let m = bridge.matrix(0.5).unwrap();
+    assert!((&m * &cov1 - &cov1 * &m).amax() > 0.1 && (&m - m.transpose()).amax() > 0.1, "M_½ = {m}");
+    assert!((&flow - flow.transpose()).amax() > 1.0 && (&ot - ot.transpose()).amax() < 1e-9);
     // Both push Σ₀ to Σ₁ ...
     assert!((&flow * &cov0 * flow.transpose() - &cov1).amax() < 1e-9);
     assert!((&ot * &cov0 * ot.transpose() - &cov1).amax() < 1e-9);

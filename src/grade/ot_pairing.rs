@@ -69,12 +69,17 @@ fn total(x0: &Points, x1: &Points, sigma: &[usize]) -> f64 {
     sigma.iter().enumerate().map(|(i, &j)| sq_dist(x0.row(i), x1.row(j))).sum()
 }
 
-/// Compares `f` with the optimal assignment on the calling thread (no guard).
+/// Compares `f` with the optimal assignment on the calling thread (no guard). Every batch is
+/// checked for being a permutation before any cost is compared, so that an answer which repeats
+/// partners is told so even where, on a tiny batch, its repeats happen to vanish.
 fn compare(f: &StudentFn) -> Result<(), String> {
-    for (x0, x1) in cases() {
+    let answers: Vec<_> = cases().into_iter().map(|(x0, x1)| {
+        let got = f(&x0, &x1);
+        (x0, x1, got)
+    }).collect();
+    for (x0, _, got) in &answers {
         let n = x0.len();
         let context = format!("For a batch of {n} noise and {n} data points in {} dimensions,", x0.dim());
-        let got = f(&x0, &x1);
         if got.len() != n {
             return Err(format!("{context} your pairing has {} entries; expected one partner per noise point ({n}).", got.len()));
         }
@@ -82,7 +87,7 @@ fn compare(f: &StudentFn) -> Result<(), String> {
             return Err(format!("{context} your pairing names data point {j}; expected indices 0 to {}.", n - 1));
         }
         let mut uses = vec![0usize; n];
-        for &j in &got {
+        for &j in got {
             uses[j] += 1;
         }
         if let Some(j) = uses.iter().position(|&u| u != 1) {
@@ -94,6 +99,10 @@ fn compare(f: &StudentFn) -> Result<(), String> {
                 uses[j]
             ));
         }
+    }
+    for (x0, x1, got) in answers {
+        let n = x0.len();
+        let context = format!("For a batch of {n} noise and {n} data points in {} dimensions,", x0.dim());
         let best = optimal_assignment(&x0, &x1).expect("valid batches");
         let (mine, opt) = (total(&x0, &x1, &got), total(&x0, &x1, &best));
         if mine > opt * (1.0 + 1e-9) + 1e-12 {
@@ -108,19 +117,27 @@ fn compare(f: &StudentFn) -> Result<(), String> {
                 // The optimum of the plain (not squared) distance, by brute force on the small batches.
                 (n <= 3).then(|| brute_force_plain(&x0, &x1))
             };
-            let why = if got == inverse && got != best {
-                " (that is the inverse permutation: σ[i] must name the data point paired with noise point i, \
-                 not the other way round)"
-                    .to_string()
-            } else if plain_optimal.as_ref() == Some(&got) {
-                " (that pairing is optimal for the plain distance ‖x0 − x1‖; optimal transport here pays the \
-                 squared distance, which punishes one long trip more than two medium ones)"
-                    .to_string()
-            } else if got.iter().enumerate().all(|(i, &j)| i == j) {
-                " (that is the pairing as drawn: the independent coupling)".to_string()
-            } else {
-                String::new()
-            };
+            // Every typical mistake that produces this pairing; on a tiny batch two can coincide.
+            let fits = [
+                (
+                    got == inverse && got != best,
+                    "that is the inverse permutation: σ[i] must name the data point paired with noise point i, \
+                     not the other way round",
+                ),
+                (
+                    plain_optimal.as_ref() == Some(&got),
+                    "that pairing is optimal for the plain distance ‖x0 − x1‖; optimal transport here pays the \
+                     squared distance, which punishes one long trip more than two medium ones",
+                ),
+                (got.iter().enumerate().all(|(i, &j)| i == j), "that is the pairing as drawn: the independent coupling"),
+                (
+                    got == greedy_nearest(&x0, &x1),
+                    "that is the greedy pairing: each noise point in turn takes the nearest data point still \
+                     free; every choice is the best at the time, but the last points are left with long trips, and \
+                     only a choice made for all points at once minimises the total",
+                ),
+            ];
+            let why = super::text::remark_fits(&fits);
             return Err(format!(
                 "{context} your pairing costs Σ‖x0_i − x1_σ(i)‖² = {}; expected the least possible total, {}{why}.",
                 super::text::num(mine),
@@ -129,6 +146,18 @@ fn compare(f: &StudentFn) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Noise points in order, each taking the nearest data point not yet taken.
+fn greedy_nearest(x0: &Points, x1: &Points) -> Vec<usize> {
+    let mut free: Vec<usize> = (0..x1.len()).collect();
+    (0..x0.len())
+        .map(|i| {
+            let cost = |k: &usize| sq_dist(x0.row(i), x1.row(free[*k]));
+            let k = (0..free.len()).min_by(|a, b| cost(a).total_cmp(&cost(b))).expect("as many data points as noise points");
+            free.remove(k)
+        })
+        .collect()
 }
 
 /// The permutation that minimises the sum of plain distances (n ≤ 3, by trying all).

@@ -76,6 +76,13 @@ fn compare(f: &StudentFn) -> Result<(), String> {
                 .zip(times.windows(2))
                 .map(|(w, t)| crate::numeric::sq_dist(w[1].as_slice(), w[0].as_slice()) * (t[1] - t[0]))
                 .sum();
+            let steps = (times.len() - 1) as f64;
+            let equal_steps = sum_sq * steps;
+            let unsquared: f64 = states
+                .windows(2)
+                .zip(times.windows(2))
+                .map(|(w, t)| crate::numeric::sq_dist(w[1].as_slice(), w[0].as_slice()).sqrt() / (t[1] - t[0]))
+                .sum();
             let span = times[times.len() - 1] - times[0];
             let ends = crate::numeric::sq_dist(states[states.len() - 1].as_slice(), states[0].as_slice()) / span;
             let suspects = [
@@ -83,11 +90,13 @@ fn compare(f: &StudentFn) -> Result<(), String> {
                 ("you multiplied by the time step instead of dividing: a squared displacement is speed² · dt²", vec![by_dt / n]),
                 ("that is the sum over the particles, not their mean", vec![want * n]),
                 ("that only uses the first and last states: the straight path between the ends, not the path taken", vec![ends / n]),
+                ("you assumed equal steps of 1/K: use each step's own duration t[k+1] − t[k]", vec![equal_steps / n]),
+                ("the displacements are not squared: the path energy integrates the squared speed, so a step contributes ‖Δx‖² / Δt", vec![unsquared / n]),
             ];
             let (g, w) = super::text::num_pair(got, want);
             return Err(format!(
                 "For {what}, your path energy was {g}; expected {w}{}.",
-                super::text::remark(super::text::diagnose(&[got], &suspects, 1e-9))
+                super::text::remark_all(&[got], &suspects, 1e-9)
             ));
         }
     }

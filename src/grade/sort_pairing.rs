@@ -81,14 +81,30 @@ fn compare(f: &StudentFn) -> Result<(), String> {
         }
         let why = if got.len() != want.len() {
             format!(" (your answer has {} entries, one per noise point is {})", got.len(), want.len())
-        } else if got == argsort(&x1) {
-            " (that is the ranking of x1 alone: it pairs x0[i] with the i-th smallest data point whatever x0[i] is)".into()
-        } else if got == inverse {
-            " (that is the inverse permutation: σ[i] must name the partner of x0[i])".into()
-        } else if got == expected(&x0, &x1.iter().map(|v| -v).collect::<Vec<_>>()) {
-            " (that reverses the order: the smallest noise point goes to the largest data point)".into()
         } else {
-            String::new()
+            // Every typical mistake that gives this pairing; on a small batch two can coincide.
+            let fits = [
+                (
+                    got.iter().enumerate().all(|(i, &j)| i == j),
+                    "that is the pairing as drawn: the independent coupling, with no sorting at all",
+                ),
+                (
+                    (0..got.len()).any(|j| got.iter().filter(|&&k| k == j).count() > 1),
+                    "a data point is used more than once: each noise point took its nearest data point, so some \
+                     are shared and others left out; a transport plan between equal batches is a permutation",
+                ),
+                (
+                    got == argsort(&x1),
+                    "that is the ranking of x1 alone: it pairs x0[i] with the i-th smallest data point whatever \
+                     x0[i] is",
+                ),
+                (got == inverse, "that is the inverse permutation: σ[i] must name the partner of x0[i]"),
+                (
+                    got == expected(&x0, &x1.iter().map(|v| -v).collect::<Vec<_>>()),
+                    "that reverses the order: the smallest noise point goes to the largest data point",
+                ),
+            ];
+            super::text::remark_fits(&fits)
         };
         let (sg, sw) = (got.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "), want.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "));
         let shown = |s: &str| if s.len() > 80 { format!("{}…", &s[..80]) } else { s.to_string() };

@@ -79,6 +79,23 @@ pub(crate) fn diagnose<'a>(got: &[f64], suspects: &'a [(&'a str, Vec<f64>)], rel
     suspects.iter().find(|(_, v)| all_close(got, v, rel)).map(|(d, _)| *d)
 }
 
+/// Every suspect that fits, as one remark: " (first; or second)", or "" when none does. For
+/// checkers whose small cases let two mistakes give the same number.
+pub(crate) fn remark_all(got: &[f64], suspects: &[(&str, Vec<f64>)], rel: f64) -> String {
+    let fits: Vec<(bool, &str)> = suspects.iter().map(|(d, v)| (all_close(got, v, rel), *d)).collect();
+    remark_fits(&fits)
+}
+
+/// The remarks whose test holds, as one: " (first; or second)", or "" when none holds.
+pub(crate) fn remark_fits(fits: &[(bool, &str)]) -> String {
+    let named: Vec<&str> = fits.iter().filter(|f| f.0).map(|f| f.1).collect();
+    if named.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", named.join("; or "))
+    }
+}
+
 /// " (…remark…)" or "".
 pub(crate) fn remark(diagnosis: Option<&str>) -> String {
     diagnosis.map(|d| format!(" ({d})")).unwrap_or_default()

@@ -205,22 +205,78 @@ pub fn compare(ours: &[Run], theirs: &[Run], min_seeds: usize) -> Vec<Comparison
                 Verdict::NotApplicable
             } else {
                 match (&o, &t) {
-                    (Some(o), Some(t)) if o.seeds >= min_seeds && t.seeds >= min_seeds => match (o.npe, t.npe) {
-                        (Some(on), Some(tn)) => {
-                            let w2 = o.w2 > W2_RATIO * t.w2;
-                            let npe = on > NPE_RATIO * tn + NPE_SLACK;
-                            if w2 || npe {
-                                Verdict::Missed { w2, npe }
-                            } else {
-                                Verdict::Met
-                            }
-                        }
-                        _ => Verdict::Pending,
-                    },
+                    (Some(o), Some(t)) if o.seeds >= min_seeds && t.seeds >= min_seeds => judge(o, t),
                     _ => Verdict::Pending,
                 }
             };
             out.push(Comparison { task: task.into(), method: method.into(), ours: o, theirs: t, verdict });
+        }
+    }
+    out
+}
+
+/// The targets judged on two cells' medians, whatever their seed counts:
+/// `W2_ours ≤ 1.1 · W2_theirs` and `NPE_ours ≤ 1.1 · NPE_theirs + 0.01`
+/// ([`Verdict::Pending`] when either side has no NPE).
+pub fn judge(ours: &CellSummary, theirs: &CellSummary) -> Verdict {
+    match (ours.npe, theirs.npe) {
+        (Some(on), Some(tn)) => {
+            let w2 = ours.w2 > W2_RATIO * theirs.w2;
+            let npe = on > NPE_RATIO * tn + NPE_SLACK;
+            if w2 || npe {
+                Verdict::Missed { w2, npe }
+            } else {
+                Verdict::Met
+            }
+        }
+        _ => Verdict::Pending,
+    }
+}
+
+/// Two blocks of seeds of one library judged against each other by the targets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockVerdict {
+    /// The seeds playing "ours".
+    pub a: std::ops::Range<u64>,
+    /// The seeds playing "theirs".
+    pub b: std::ops::Range<u64>,
+    /// What [`judge`] says of their medians.
+    pub verdict: Verdict,
+}
+
+/// One implementation against itself: the seeds of a cell cut into the blocks
+/// `0..block, block..2·block, …` (complete blocks only), and every ordered pair of different
+/// blocks judged by the targets as if the two blocks came from two libraries.
+///
+/// ```text
+/// Bₖ = { runs with seed in [k·b, (k+1)·b) },   verdict(j, k) = judge(median(Bⱼ), median(Bₖ)),  j ≠ k
+/// ```
+///
+/// A target that one library misses against itself measures the seeds, not the library: this is
+/// how often a median over `block` seeds decides the comparison by the draw alone.
+pub fn self_comparison(runs: &[Run], task: &str, method: &str, block: usize) -> Vec<BlockVerdict> {
+    let cell = cell_runs(runs, task, method);
+    let block = block.max(1) as u64;
+    let last = cell.last().map_or(0, |r| r.seed / block + 1);
+    let blocks: Vec<(std::ops::Range<u64>, Vec<Run>)> = (0..last)
+        .map(|k| {
+            let seeds = k * block..(k + 1) * block;
+            (seeds.clone(), cell.iter().filter(|r| seeds.contains(&r.seed)).map(|r| (*r).clone()).collect::<Vec<_>>())
+        })
+        .filter(|(_, runs)| runs.len() as u64 == block)
+        .collect();
+    let mut out = Vec::new();
+    for (a, runs_a) in &blocks {
+        for (b, runs_b) in &blocks {
+            if a == b {
+                continue;
+            }
+            let (sa, sb) = (summarize(runs_a, task, method), summarize(runs_b, task, method));
+            let verdict = match (sa, sb) {
+                (Some(sa), Some(sb)) => judge(&sa, &sb),
+                _ => Verdict::Pending,
+            };
+            out.push(BlockVerdict { a: a.clone(), b: b.clone(), verdict });
         }
     }
     out
@@ -313,5 +369,27 @@ mod tests {
         let na: Vec<_> = cells.iter().filter(|c| c.verdict == Verdict::NotApplicable).collect();
         assert_eq!(na.len(), 1);
         assert_eq!((na[0].task.as_str(), na[0].method.as_str()), ("moons-8gaussians", "fm"));
+    }
+
+    #[test]
+    fn self_comparison_judges_every_ordered_pair_of_complete_blocks() {
+        let run = |task: &str, seed: u64, w2: f64| Run {
+            task: task.into(),
+            seed,
+            method: "otcfm".into(),
+            w2,
+            npe: Some(0.1),
+            w2_floor: 0.1,
+        };
+        // Seeds 0-4 fit at W2 1.0, seeds 5-9 at 1.2, seeds 10-11 are an incomplete block; another task's
+        // runs must not count.
+        let mut runs: Vec<Run> = (0..12).map(|s| run("moons", s, if s < 5 { 1.0 } else { 1.2 })).collect();
+        runs.extend((0..10).map(|s| run("scurve", s, 9.0)));
+        let judged = self_comparison(&runs, "moons", "otcfm", 5);
+        assert_eq!(judged.len(), 2, "two complete blocks, two ordered pairs: {judged:?}");
+        assert_eq!((judged[0].a.clone(), judged[0].b.clone()), (0..5, 5..10));
+        assert_eq!(judged[0].verdict, Verdict::Met, "1.0 <= 1.1 x 1.2");
+        assert_eq!(judged[1].verdict, Verdict::Missed { w2: true, npe: false }, "1.2 > 1.1 x 1.0");
+        assert!(self_comparison(&runs[..9], "moons", "otcfm", 5).is_empty(), "one complete block judges nothing");
     }
 }

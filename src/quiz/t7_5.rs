@@ -152,8 +152,9 @@ pub static QUIZ: Quiz = Quiz {
                           interleave (0.010, 0.012, 0.015, 0.021, …), so swapping which seeds each side drew \
                           could reverse the order of the medians. The notebook's box plots show the same for W2: \
                           the gap between two boxes means something only when it is larger than the boxes. The \
-                          one gap of that kind in the table (OT-CFM on moons) is reported as open, not explained \
-                          away.",
+                          nearest thing to such a gap in the table, OT-CFM's W2 on moons, closed when both \
+                          libraries ran more seeds; and cut into blocks of five seeds, each library misses the \
+                          target against itself in more than half of the pairs of blocks.",
         },
         Question {
             prompt: "Find the reason. Two fresh samples of 1 000 TorchCFM moons are about W2 = 0.10 apart, while \
