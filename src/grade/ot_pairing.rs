@@ -73,13 +73,15 @@ fn total(x0: &Points, x1: &Points, sigma: &[usize]) -> f64 {
 /// checked for being a permutation before any cost is compared, so that an answer which repeats
 /// partners is told so even where, on a tiny batch, its repeats happen to vanish.
 fn compare(f: &StudentFn) -> Result<(), String> {
+    let context = |x0: &Points| {
+        format!("For a batch of {n} noise and {n} data points in {} dimensions,", x0.dim(), n = x0.len())
+    };
     let answers: Vec<_> = cases().into_iter().map(|(x0, x1)| {
         let got = f(&x0, &x1);
         (x0, x1, got)
     }).collect();
     for (x0, _, got) in &answers {
-        let n = x0.len();
-        let context = format!("For a batch of {n} noise and {n} data points in {} dimensions,", x0.dim());
+        let (n, context) = (x0.len(), context(x0));
         if got.len() != n {
             return Err(format!("{context} your pairing has {} entries; expected one partner per noise point ({n}).", got.len()));
         }
@@ -101,8 +103,7 @@ fn compare(f: &StudentFn) -> Result<(), String> {
         }
     }
     for (x0, x1, got) in answers {
-        let n = x0.len();
-        let context = format!("For a batch of {n} noise and {n} data points in {} dimensions,", x0.dim());
+        let (n, context) = (x0.len(), context(&x0));
         let best = optimal_assignment(&x0, &x1).expect("valid batches");
         let (mine, opt) = (total(&x0, &x1, &got), total(&x0, &x1, &best));
         if mine > opt * (1.0 + 1e-9) + 1e-12 {

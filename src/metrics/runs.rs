@@ -258,25 +258,18 @@ pub fn self_comparison(runs: &[Run], task: &str, method: &str, block: usize) -> 
     let cell = cell_runs(runs, task, method);
     let block = block.max(1) as u64;
     let last = cell.last().map_or(0, |r| r.seed / block + 1);
-    let blocks: Vec<(std::ops::Range<u64>, Vec<Run>)> = (0..last)
-        .map(|k| {
+    // The medians of each complete block, computed once.
+    let blocks: Vec<(std::ops::Range<u64>, CellSummary)> = (0..last)
+        .filter_map(|k| {
             let seeds = k * block..(k + 1) * block;
-            (seeds.clone(), cell.iter().filter(|r| seeds.contains(&r.seed)).map(|r| (*r).clone()).collect::<Vec<_>>())
+            let runs: Vec<Run> = cell.iter().filter(|r| seeds.contains(&r.seed)).map(|r| (*r).clone()).collect();
+            (runs.len() as u64 == block).then(|| summarize(&runs, task, method).map(|s| (seeds, s))).flatten()
         })
-        .filter(|(_, runs)| runs.len() as u64 == block)
         .collect();
     let mut out = Vec::new();
-    for (a, runs_a) in &blocks {
-        for (b, runs_b) in &blocks {
-            if a == b {
-                continue;
-            }
-            let (sa, sb) = (summarize(runs_a, task, method), summarize(runs_b, task, method));
-            let verdict = match (sa, sb) {
-                (Some(sa), Some(sb)) => judge(&sa, &sb),
-                _ => Verdict::Pending,
-            };
-            out.push(BlockVerdict { a: a.clone(), b: b.clone(), verdict });
+    for (a, sa) in &blocks {
+        for (b, sb) in blocks.iter().filter(|(b, _)| b != a) {
+            out.push(BlockVerdict { a: a.clone(), b: b.clone(), verdict: judge(sa, sb) });
         }
     }
     out

@@ -107,9 +107,9 @@ pub static QUIZ: Quiz = Quiz {
             },
             explanation: "A minibatch pairing is optimal for the batch, not for the distributions; with 4 points per \
                           batch the learned map is already closer to the OT map than the independent-coupling flow \
-                          (about 0.29 in the notebook, against 0.49) but still far from it. As the batch grows the minibatch plans approach the population OT plan, and the \
-                          learned map moves towards the OT map (about 0.05 at 256). A finite batch and a finite \
-                          model leave a residual error.",
+                          (about 0.29 in the notebook, against 0.49) but still far from it. As the batch grows \
+                          the minibatch plans approach the population OT plan, and the learned map moves towards \
+                          the OT map (about 0.05 at 256). A finite batch and a finite model leave a residual error.",
         },
     ],
     short_answers: &[
